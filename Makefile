@@ -1,0 +1,39 @@
+# Baton: `make help` lists the targets.
+GO       ?= go
+BIN      ?= bin/baton
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+ADDR     ?= 127.0.0.1:8080
+DATA     ?= ./baton-data
+
+.PHONY: help build run test vet fmt-check generate bench bench-engine clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build bin/baton (a static binary)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+run: build ## build and start a server on $(ADDR) with the compositions in examples/
+	@echo "Baton will listen on http://$(ADDR) (data in $(DATA)); stop it with Ctrl-C"
+	$(BIN) serve --addr $(ADDR) --data $(DATA) --compositions examples
+
+test: vet fmt-check ## vet, check formatting, and run every test with the race detector
+	$(GO) test -race -timeout 15m ./...
+
+vet: ## go vet
+	$(GO) vet ./...
+
+fmt-check: ## fail when gofmt would change a file
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+generate: ## regenerate generated code (templ views)
+	$(GO) generate ./...
+
+bench: ## run the Go benchmarks and the engine benchmarks (docs/performance.md)
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./storage/ ./plugin/
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 20m ./bench/
+
+clean: ## remove build output (not the data directory)
+	rm -rf bin
