@@ -1,0 +1,195 @@
+// Package model holds the plain records of what happens in Baton: runs, task
+// runs, log lines, stored compositions and the status enums they move through.
+// It imports nothing of ours, so every other package can share these records.
+package model
+
+import "time"
+
+// RunStatus is where a run is in its life.
+type RunStatus string
+
+// The states of a run. A run starts queued, becomes running when it may start,
+// waiting while its only unfinished work is an approval, and ends in one of the
+// three final states.
+const (
+	RunQueued    RunStatus = "queued"
+	RunRunning   RunStatus = "running"
+	RunWaiting   RunStatus = "waiting"
+	RunSucceeded RunStatus = "succeeded"
+	RunFailed    RunStatus = "failed"
+	RunCancelled RunStatus = "cancelled"
+)
+
+// RunStatuses lists every run status, in life order.
+var RunStatuses = []RunStatus{RunQueued, RunRunning, RunWaiting, RunSucceeded, RunFailed, RunCancelled}
+
+// Done reports whether the run has ended and will not change again.
+func (s RunStatus) Done() bool {
+	return s == RunSucceeded || s == RunFailed || s == RunCancelled
+}
+
+// Valid reports whether s is one of the known run statuses.
+func (s RunStatus) Valid() bool {
+	for _, v := range RunStatuses {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// TaskStatus is where one task of a run is.
+type TaskStatus string
+
+// The states of a task in a run. Skipped tasks never started: their `if` was
+// false, or an earlier failure or a cancel stopped the run first.
+const (
+	TaskPending   TaskStatus = "pending"
+	TaskRunning   TaskStatus = "running"
+	TaskWaiting   TaskStatus = "waiting"
+	TaskSucceeded TaskStatus = "succeeded"
+	TaskFailed    TaskStatus = "failed"
+	TaskSkipped   TaskStatus = "skipped"
+	TaskCancelled TaskStatus = "cancelled"
+)
+
+// Done reports whether the task has reached a final state.
+func (s TaskStatus) Done() bool {
+	switch s {
+	case TaskSucceeded, TaskFailed, TaskSkipped, TaskCancelled:
+		return true
+	}
+	return false
+}
+
+// Run is one execution of one version of a composition.
+type Run struct {
+	ID          int64
+	Composition string
+	Version     int // version of the stored composition this run executes
+	Params      map[string]any
+	Status      RunStatus
+	Error       string // why the run failed or was cancelled
+	QueueReason string // while queued: what it waits for, in words
+	Trigger     string // who or what started it: "api", "cli", "on_failure of run 12", ...
+	ParentRunID int64  // set when a composition task of another run started this one
+	ParentTask  string
+	Context     map[string]string // the run's shared context; starts with workdir
+	Outputs     map[string]any    // set when the run ends
+	Agent       string            // executor that holds the run's workspace
+	Workspace   string            // the workspace directory on that executor
+	CreatedAt   time.Time
+	StartedAt   time.Time // zero while queued
+	FinishedAt  time.Time // zero until done
+}
+
+// Duration is how long the run has taken so far, or took.
+func (r *Run) Duration(now time.Time) time.Duration {
+	return span(r.StartedAt, r.FinishedAt, now)
+}
+
+// TaskRun is the state of one task of a run.
+type TaskRun struct {
+	RunID      int64
+	TaskID     string
+	Status     TaskStatus
+	Attempt    int // 1 for the first attempt; 0 while it has never started
+	Outputs    map[string]any
+	Error      string
+	Agent      string // executor that ran the last attempt
+	ChildRunID int64  // composition tasks: the run they started
+	Approval   *Approval
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// Duration is how long the task has taken so far, or took.
+func (t *TaskRun) Duration(now time.Time) time.Duration {
+	return span(t.StartedAt, t.FinishedAt, now)
+}
+
+func span(start, end, now time.Time) time.Duration {
+	if start.IsZero() {
+		return 0
+	}
+	if end.IsZero() {
+		end = now
+	}
+	return end.Sub(start)
+}
+
+// Decision is the answer given to an approval task.
+type Decision string
+
+// The two answers to an approval.
+const (
+	Approved Decision = "approved"
+	Rejected Decision = "rejected"
+)
+
+// Approval records the question of an approval task and, once given, its answer.
+type Approval struct {
+	Message  string // markdown, expressions already resolved
+	Decision Decision
+	By       string
+	At       time.Time
+	Comment  string
+}
+
+// Stream says where a log line came from.
+type Stream uint8
+
+// Log streams. System lines are written by Baton itself (a task starting, a
+// retry, a timeout), so a log reads as a full story of the run.
+const (
+	Stdout Stream = 1
+	Stderr Stream = 2
+	System Stream = 3
+)
+
+// String names the stream as the API shows it.
+func (s Stream) String() string {
+	switch s {
+	case Stdout:
+		return "stdout"
+	case Stderr:
+		return "stderr"
+	case System:
+		return "system"
+	}
+	return "unknown"
+}
+
+// LogLine is one line of a run's aggregated log. Seq numbers the lines of a
+// run from 1 without gaps, in the order they were stored.
+type LogLine struct {
+	Seq    int64
+	TaskID string
+	Stream Stream
+	Time   time.Time
+	Text   string
+}
+
+// CompositionVersion is one saved version of a composition's source.
+type CompositionVersion struct {
+	Name      string
+	Version   int // 1, 2, 3, ... per name
+	Source    string
+	Author    string
+	Message   string
+	CreatedAt time.Time
+	Deleted   bool // the composition was deleted after this version was saved
+}
+
+// LogBatch is lines of one run to append to its log.
+type LogBatch struct {
+	RunID int64
+	Lines []LogLine
+}
+
+// NewRun is a run to be created together with another change, with the
+// initial state of its tasks.
+type NewRun struct {
+	Run   *Run
+	Tasks []*TaskRun
+}

@@ -1,0 +1,296 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"baton/model"
+)
+
+const runColumns = `id, composition, version, params, status, error, queue_reason, trigger, parent_run_id, parent_task,
+	context, outputs, agent, workspace, created_at, started_at, finished_at`
+
+// CreateRun stores a new run with the initial state of its tasks and sets
+// r.ID. When the run is a child started by a composition task, the parent's
+// task row gets the child's id in the same transaction, so a restart can
+// never start the child twice.
+func (s *Store) CreateRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun) error {
+	if err := s.tx(ctx, func(tx *sql.Tx) error { return insertRun(ctx, tx, r, tasks) }); err != nil {
+		return fmt.Errorf("storage: create run of %s: %w", r.Composition, err)
+	}
+	return nil
+}
+
+// FinishRun writes a run's final state and its tasks and creates the runs
+// its end starts (on_failure, follow-up rules) in one transaction: a crash
+// can neither lose those runs nor start them twice.
+func (s *Store) FinishRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun, follow []model.NewRun) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := updateRun(ctx, tx, r); err != nil {
+			return err
+		}
+		for _, t := range tasks {
+			if err := updateTask(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		for _, f := range follow {
+			if err := insertRun(ctx, tx, f.Run, f.Tasks); err != nil {
+				return fmt.Errorf("run of %s: %w", f.Run.Composition, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: finish run %d: %w", r.ID, err)
+	}
+	return nil
+}
+
+func insertRun(ctx context.Context, tx *sql.Tx, r *model.Run, tasks []*model.TaskRun) error {
+	params, err := toJSON(r.Params)
+	if err != nil {
+		return err
+	}
+	rctx, err := toJSON(r.Context)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs (composition, version, params, status, error, queue_reason, trigger,
+		parent_run_id, parent_task, context, agent, workspace, created_at, started_at, finished_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Composition, r.Version, params, r.Status, r.Error, r.QueueReason, r.Trigger,
+		r.ParentRunID, r.ParentTask, rctx, r.Agent, r.Workspace, micros(r.CreatedAt), micros(r.StartedAt), micros(r.FinishedAt))
+	if err != nil {
+		return err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	for i, t := range tasks {
+		t.RunID = id
+		if _, err := tx.ExecContext(ctx, `INSERT INTO task_runs (run_id, task_id, idx, status) VALUES (?, ?, ?, ?)`,
+			id, t.TaskID, i, t.Status); err != nil {
+			return err
+		}
+	}
+	if r.ParentRunID != 0 && r.ParentTask != "" {
+		res, err := tx.ExecContext(ctx, `UPDATE task_runs SET child_run_id = ? WHERE run_id = ? AND task_id = ?`, id, r.ParentRunID, r.ParentTask)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("parent task %d/%s: %w", r.ParentRunID, r.ParentTask, ErrNotFound)
+		}
+	}
+	r.ID = id
+	return nil
+}
+
+// SaveState writes a run's row and the given task rows in one transaction:
+// every state transition of the engine goes through here, so what a reader
+// sees is always a whole step. run may be nil to write tasks only.
+func (s *Store) SaveState(ctx context.Context, r *model.Run, tasks ...*model.TaskRun) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if r != nil {
+			if err := updateRun(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		for _, t := range tasks {
+			if err := updateTask(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: save state: %w", err)
+	}
+	return nil
+}
+
+func updateRun(ctx context.Context, tx *sql.Tx, r *model.Run) error {
+	rctx, err := toJSON(r.Context)
+	if err != nil {
+		return err
+	}
+	outputs, err := toJSON(r.Outputs)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, error = ?, queue_reason = ?, context = ?, outputs = ?,
+		agent = ?, workspace = ?, started_at = ?, finished_at = ? WHERE id = ?`,
+		r.Status, r.Error, r.QueueReason, rctx, outputs, r.Agent, r.Workspace, micros(r.StartedAt), micros(r.FinishedAt), r.ID)
+	if err != nil {
+		return fmt.Errorf("run %d: %w", r.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("run %d: %w", r.ID, ErrNotFound)
+	}
+	return nil
+}
+
+func updateTask(ctx context.Context, tx *sql.Tx, t *model.TaskRun) error {
+	outputs, err := toJSON(t.Outputs)
+	if err != nil {
+		return err
+	}
+	approval := ""
+	if t.Approval != nil {
+		if approval, err = toJSON(t.Approval); err != nil {
+			return err
+		}
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE task_runs SET status = ?, attempt = ?, outputs = ?, error = ?, agent = ?,
+		child_run_id = ?, approval = ?, started_at = ?, finished_at = ? WHERE run_id = ? AND task_id = ?`,
+		t.Status, t.Attempt, outputs, t.Error, t.Agent, t.ChildRunID, approval, micros(t.StartedAt), micros(t.FinishedAt), t.RunID, t.TaskID)
+	if err != nil {
+		return fmt.Errorf("task %d/%s: %w", t.RunID, t.TaskID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("task %d/%s: %w", t.RunID, t.TaskID, ErrNotFound)
+	}
+	return nil
+}
+
+// GetRun returns one run.
+func (s *Store) GetRun(ctx context.Context, id int64) (*model.Run, error) {
+	row := s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id)
+	r, err := scanRun(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("storage: run %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: run %d: %w", id, err)
+	}
+	return r, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRun(sc scanner) (*model.Run, error) {
+	var r model.Run
+	var params, rctx, outputs string
+	var created, started, finished int64
+	if err := sc.Scan(&r.ID, &r.Composition, &r.Version, &params, &r.Status, &r.Error, &r.QueueReason, &r.Trigger,
+		&r.ParentRunID, &r.ParentTask, &rctx, &outputs, &r.Agent, &r.Workspace, &created, &started, &finished); err != nil {
+		return nil, err
+	}
+	r.CreatedAt, r.StartedAt, r.FinishedAt = fromMicros(created), fromMicros(started), fromMicros(finished)
+	if err := errors.Join(fromJSON(params, &r.Params), fromJSON(rctx, &r.Context), fromJSON(outputs, &r.Outputs)); err != nil {
+		return nil, fmt.Errorf("decode run %d: %w", r.ID, err)
+	}
+	return &r, nil
+}
+
+// RunFilter narrows ListRuns. Zero fields match everything.
+type RunFilter struct {
+	Composition string
+	Statuses    []model.RunStatus
+	ParentRunID int64
+	BeforeID    int64 // only runs older than this id, for paging
+	Limit       int   // default 50, at most 1000
+}
+
+// ListRuns returns runs newest first.
+func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]*model.Run, error) {
+	var where []string
+	var args []any
+	if f.Composition != "" {
+		where = append(where, "composition = ?")
+		args = append(args, f.Composition)
+	}
+	if len(f.Statuses) > 0 {
+		where = append(where, "status IN (?"+strings.Repeat(", ?", len(f.Statuses)-1)+")")
+		for _, st := range f.Statuses {
+			args = append(args, st)
+		}
+	}
+	if f.ParentRunID != 0 {
+		where = append(where, "parent_run_id = ?")
+		args = append(args, f.ParentRunID)
+	}
+	if f.BeforeID > 0 {
+		where = append(where, "id < ?")
+		args = append(args, f.BeforeID)
+	}
+	q := `SELECT ` + runColumns + ` FROM runs`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	q += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", min(limit, 1000))
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("storage: list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []*model.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("storage: list runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ActiveRuns returns every run that has not ended, oldest first: what the
+// engine must pick up again after a restart.
+func (s *Store) ActiveRuns(ctx context.Context) ([]*model.Run, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE status IN (?, ?, ?) ORDER BY id`,
+		model.RunQueued, model.RunRunning, model.RunWaiting)
+	if err != nil {
+		return nil, fmt.Errorf("storage: active runs: %w", err)
+	}
+	defer rows.Close()
+	var out []*model.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("storage: active runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// GetTasks returns the tasks of a run in composition order.
+func (s *Store) GetTasks(ctx context.Context, runID int64) ([]*model.TaskRun, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT task_id, status, attempt, outputs, error, agent, child_run_id, approval, started_at, finished_at
+		FROM task_runs WHERE run_id = ? ORDER BY idx`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("storage: tasks of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []*model.TaskRun
+	for rows.Next() {
+		t := &model.TaskRun{RunID: runID}
+		var outputs, approval string
+		var started, finished int64
+		if err := rows.Scan(&t.TaskID, &t.Status, &t.Attempt, &outputs, &t.Error, &t.Agent, &t.ChildRunID, &approval, &started, &finished); err != nil {
+			return nil, fmt.Errorf("storage: tasks of run %d: %w", runID, err)
+		}
+		t.StartedAt, t.FinishedAt = fromMicros(started), fromMicros(finished)
+		if err := fromJSON(outputs, &t.Outputs); err != nil {
+			return nil, fmt.Errorf("storage: task %d/%s outputs: %w", runID, t.TaskID, err)
+		}
+		if approval != "" {
+			t.Approval = &model.Approval{}
+			if err := fromJSON(approval, t.Approval); err != nil {
+				return nil, fmt.Errorf("storage: task %d/%s approval: %w", runID, t.TaskID, err)
+			}
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
