@@ -1,0 +1,501 @@
+package composition
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/goccy/go-yaml/token"
+)
+
+// Format writes a composition as canonical YAML, for the editor to save what
+// it built. Keys come in a fixed order: name, description, params,
+// concurrency, timeout, workspace, requires, on_failure, outputs, tasks; a
+// task's as id, name, type (left out for a shell task written with run:),
+// run, needs (only when the file gave needs:, as given, or when Needs
+// differs from what leaving it out means), if, with, env,
+// timeout, retries, retry_delay, continue_on_error, requires. Zero values
+// are left out, maps of free-form values are sorted by key, multi-line text
+// is written as a literal block (|) where YAML can hold it exactly, and
+// strings are quoted only when they would otherwise read as something else.
+//
+// Parsing the result gives back the same composition, apart from Source,
+// Pos and File. Comments and the file's own layout are not kept.
+func Format(c *Composition) ([]byte, error) {
+	if c == nil {
+		return nil, errors.New("composition: format: nil composition")
+	}
+	var e emitter
+	e.mapping(compositionMap(c), 0)
+	return []byte(e.b.String()), nil
+}
+
+// omap is an ordered map for writing.
+type omap []kv
+
+type kv struct {
+	key string
+	val any
+}
+
+func (m *omap) add(key string, val any) {
+	*m = append(*m, kv{key, val})
+}
+
+func compositionMap(c *Composition) omap {
+	var m omap
+	if c.Name != "" {
+		m.add("name", c.Name)
+	}
+	if c.Description != "" {
+		m.add("description", c.Description)
+	}
+	if len(c.Params) > 0 {
+		var ps omap
+		for _, p := range c.Params {
+			ps.add(p.Name, paramMap(p))
+		}
+		m.add("params", ps)
+	}
+	if c.Concurrency != 0 {
+		m.add("concurrency", c.Concurrency)
+	}
+	if c.Timeout != 0 {
+		m.add("timeout", formatDuration(c.Timeout))
+	}
+	if c.Workspace.Clean {
+		m.add("workspace", omap{{"clean", true}})
+	}
+	if c.Requires != nil {
+		m.add("requires", requiresMap(c.Requires))
+	}
+	if c.OnFailure != nil {
+		var call omap
+		if c.OnFailure.Composition != "" {
+			call.add("composition", c.OnFailure.Composition)
+		}
+		if c.OnFailure.Params != nil {
+			call.add("params", c.OnFailure.Params)
+		}
+		m.add("on_failure", call)
+	}
+	if c.Outputs != nil {
+		m.add("outputs", c.Outputs)
+	}
+	tasks := make([]any, len(c.Tasks))
+	for i, t := range c.Tasks {
+		var implicit []string
+		if i > 0 && c.Tasks[i-1].ID != "" {
+			implicit = []string{c.Tasks[i-1].ID}
+		}
+		// A composition built in code may set Needs without NeedsGiven;
+		// write them when leaving them out would change the graph.
+		explicit := t.NeedsGiven || !slices.Equal(t.Needs, implicit)
+		tasks[i] = taskMap(t, explicit)
+	}
+	m.add("tasks", tasks)
+	return m
+}
+
+func paramMap(p Param) omap {
+	m := omap{{"type", string(p.Type)}}
+	if p.Type == "" {
+		m[0].val = string(TypeString)
+	}
+	if p.Required {
+		m.add("required", true)
+	}
+	if p.Default != nil {
+		m.add("default", p.Default)
+	}
+	if p.Enum != nil {
+		m.add("enum", p.Enum)
+	}
+	if p.Description != "" {
+		m.add("description", p.Description)
+	}
+	return m
+}
+
+func requiresMap(r *Requires) omap {
+	m := omap{}
+	if r.Pool != "" {
+		m.add("pool", r.Pool)
+	}
+	if r.Labels != nil {
+		m.add("labels", r.Labels)
+	}
+	if r.Facts != "" {
+		m.add("facts", r.Facts)
+	}
+	if r.Local != nil {
+		m.add("local", *r.Local)
+	}
+	return m
+}
+
+func taskMap(t *Task, writeNeeds bool) omap {
+	m := omap{}
+	if t.ID != "" {
+		m.add("id", t.ID)
+	}
+	if t.Name != "" {
+		m.add("name", t.Name)
+	}
+	runSugar := t.Run != ""
+	if t.Type != "" && (t.Type != ShellTaskType || !runSugar) {
+		m.add("type", t.Type)
+	}
+	if runSugar {
+		m.add("run", t.Run)
+	}
+	if writeNeeds {
+		needs := make([]any, len(t.Needs))
+		for i, n := range t.Needs {
+			needs[i] = n
+		}
+		m.add("needs", needs)
+	}
+	switch t.If {
+	case "":
+	case "true", "false":
+		m.add("if", t.If == "true")
+	default:
+		m.add("if", t.If)
+	}
+	if with := withoutRun(t, runSugar); with != nil {
+		m.add("with", with)
+	}
+	if t.Env != nil {
+		m.add("env", t.Env)
+	}
+	if t.Timeout != 0 {
+		m.add("timeout", formatDuration(t.Timeout))
+	}
+	if t.Retries != 0 {
+		m.add("retries", t.Retries)
+	}
+	if t.RetryDelay != 0 {
+		m.add("retry_delay", formatDuration(t.RetryDelay))
+	}
+	if t.ContinueOnError {
+		m.add("continue_on_error", true)
+	}
+	if t.Requires != nil {
+		m.add("requires", requiresMap(t.Requires))
+	}
+	return m
+}
+
+// withoutRun returns a task's with without the script written as run:, or
+// nil when nothing else is left.
+func withoutRun(t *Task, runSugar bool) map[string]any {
+	if !runSugar {
+		return t.With
+	}
+	out := make(map[string]any, len(t.With))
+	for k, v := range t.With {
+		if k != "run" {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// formatDuration writes a duration the way people do: 1h30m, 10m, 5s; with
+// fractions of a second as Go does (1.5s, 500ms).
+func formatDuration(d time.Duration) string {
+	if d%time.Second != 0 || d <= 0 {
+		return d.String()
+	}
+	var b strings.Builder
+	if h := d / time.Hour; h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+	}
+	if m := d % time.Hour / time.Minute; m > 0 {
+		fmt.Fprintf(&b, "%dm", m)
+	}
+	if s := d % time.Minute / time.Second; s > 0 {
+		fmt.Fprintf(&b, "%ds", s)
+	}
+	return b.String()
+}
+
+// emitter writes block-style YAML.
+type emitter struct {
+	b strings.Builder
+}
+
+func (e *emitter) indent(n int) {
+	e.b.WriteString(strings.Repeat(" ", n))
+}
+
+// entries returns a map value's entries in writing order, or false when v
+// is not a map.
+func entries(v any) (omap, bool) {
+	switch x := v.(type) {
+	case omap:
+		return x, true
+	case map[string]any:
+		m := make(omap, 0, len(x))
+		for _, k := range sortedKeys(x) {
+			m.add(k, x[k])
+		}
+		return m, true
+	case map[string]string:
+		m := make(omap, 0, len(x))
+		for _, k := range sortedKeys(x) {
+			m.add(k, x[k])
+		}
+		return m, true
+	}
+	return nil, false
+}
+
+// items returns a list value's items, or false when v is not a list.
+func items(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// mapping writes the entries of m, one per line at the given indent.
+func (e *emitter) mapping(m omap, indent int) {
+	for _, item := range m {
+		e.indent(indent)
+		e.b.WriteString(keyText(item.key))
+		e.b.WriteByte(':')
+		e.value(item.val, indent)
+	}
+}
+
+// value writes v after "key:" or "-", whose line is at indent.
+func (e *emitter) value(v any, indent int) {
+	if m, ok := entries(v); ok {
+		if len(m) == 0 {
+			e.b.WriteString(" {}\n")
+			return
+		}
+		e.b.WriteByte('\n')
+		e.mapping(m, indent+2)
+		return
+	}
+	if l, ok := items(v); ok {
+		if len(l) == 0 {
+			e.b.WriteString(" []\n")
+			return
+		}
+		e.b.WriteByte('\n')
+		e.sequence(l, indent+2)
+		return
+	}
+	if s, ok := v.(string); ok && literalOK(s) {
+		e.literal(s, indent+2)
+		return
+	}
+	e.b.WriteByte(' ')
+	e.b.WriteString(scalarText(v))
+	e.b.WriteByte('\n')
+}
+
+// sequence writes the items of l as "- item" lines at the given indent. A
+// map or list item starts on the dash's line.
+func (e *emitter) sequence(l []any, indent int) {
+	for _, item := range l {
+		m, isMap := entries(item)
+		sub, isList := items(item)
+		if isMap && len(m) > 0 || isList && len(sub) > 0 {
+			var inner emitter
+			if isMap {
+				inner.mapping(m, indent+2)
+			} else {
+				inner.sequence(sub, indent+2)
+			}
+			e.indent(indent)
+			e.b.WriteString("- ")
+			e.b.WriteString(inner.b.String()[indent+2:])
+			continue
+		}
+		e.indent(indent)
+		e.b.WriteByte('-')
+		e.value(item, indent)
+	}
+}
+
+// literal writes s as a literal block, its lines at the given indent.
+func (e *emitter) literal(s string, indent int) {
+	body, clipped := strings.CutSuffix(s, "\n")
+	if clipped {
+		e.b.WriteString(" |\n")
+	} else {
+		e.b.WriteString(" |-\n")
+	}
+	for line := range strings.SplitSeq(body, "\n") {
+		if line != "" {
+			e.indent(indent)
+			e.b.WriteString(line)
+		}
+		e.b.WriteByte('\n')
+	}
+}
+
+// literalOK reports whether a literal block holds s exactly: several lines,
+// the first not empty nor indented, no line ending in blanks, no control
+// characters, at most one final newline.
+func literalOK(s string) bool {
+	if !strings.Contains(s, "\n") || !utf8.ValidString(s) {
+		return false
+	}
+	body := strings.TrimSuffix(s, "\n")
+	if body == "" || strings.HasSuffix(body, "\n") || body[0] == ' ' || body[0] == '\t' || body[0] == '\n' {
+		return false
+	}
+	for line := range strings.SplitSeq(body, "\n") {
+		if strings.HasSuffix(line, " ") || strings.HasSuffix(line, "\t") {
+			return false
+		}
+		for _, r := range line {
+			if r != '\t' && !unicode.IsPrint(r) || r == '\uFEFF' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// scalarText writes a scalar: strings plain when safe, else double-quoted;
+// numbers so that they read back as the same number.
+func scalarText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		if plainOK(x) {
+			return x
+		}
+		return doubleQuote(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		return floatText(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case uint64:
+		return strconv.FormatUint(x, 10)
+	}
+	if f, ok := toFloat(v); ok {
+		return floatText(f)
+	}
+	return doubleQuote(FormatValue(v))
+}
+
+// plainKeyRe is what a key may look like to be written without quotes;
+// goccy/go-yaml is stricter about keys than about values.
+var plainKeyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
+
+// keyText writes a map key: plain when it looks like a name, else quoted.
+func keyText(k string) string {
+	if plainKeyRe.MatchString(k) && plainOK(k) {
+		return k
+	}
+	return doubleQuote(k)
+}
+
+// floatText writes a float64 so that it reads back as the same float64:
+// whole numbers up to 2^53 as integers (which read back as float64), others
+// with a decimal point or an exponent with one.
+func floatText(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return ".nan"
+	case math.IsInf(f, 1):
+		return ".inf"
+	case math.IsInf(f, -1):
+		return "-.inf"
+	case f == math.Trunc(f) && math.Abs(f) <= exactFloatLimit:
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	case math.Abs(f) >= 1e-4 && math.Abs(f) < 1e15:
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	s := strconv.FormatFloat(f, 'e', -1, 64)
+	mant, exp, _ := strings.Cut(s, "e")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	return mant + "e" + exp
+}
+
+// plainOK reports whether s can be written without quotes and read back as
+// the same string. It is deliberately strict, and asks goccy/go-yaml too
+// whether the text would read as a number, date or keyword.
+func plainOK(s string) bool {
+	if s == "" || strings.TrimSpace(s) != s || !utf8.ValidString(s) || token.IsNeedQuoted(s) {
+		return false
+	}
+	if strings.ContainsRune("-?:,[]{}#&*!|>'\"%@`<=~", rune(s[0])) {
+		return false
+	}
+	if strings.Contains(s, ": ") || strings.Contains(s, " #") || strings.HasSuffix(s, ":") {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == '\uFEFF' {
+			return false
+		}
+	}
+	switch strings.ToLower(s) {
+	case "null", "true", "false", "yes", "no", "on", "off", "y", "n":
+		return false
+	}
+	return true
+}
+
+// doubleQuote writes s as a YAML double-quoted string.
+func doubleQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case unicode.IsPrint(r) && r != '\uFEFF':
+			b.WriteRune(r)
+		case r <= 0xFF:
+			fmt.Fprintf(&b, `\x%02X`, r)
+		case r <= 0xFFFF:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			fmt.Fprintf(&b, `\U%08X`, r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

@@ -1,0 +1,217 @@
+package composition
+
+import (
+	"fmt"
+	"strings"
+)
+
+// taskKeys are the keys of a task, in the order Format writes them.
+var taskKeys = []string{"id", "name", "type", "run", "needs", "if", "with", "env", "timeout", "retries", "retry_delay", "continue_on_error", "requires"}
+
+// ShellTaskType is the task type of a task that gives only run:.
+const ShellTaskType = "shell"
+
+func (d *decoder) tasks(n *ynode) []*Task {
+	switch n.kind {
+	case yNull:
+		return nil
+	case ySeq:
+	default:
+		d.probs.add(n.pos, "tasks must be a list of tasks, each starting with - id: <name>, not %s", describe(n))
+		return nil
+	}
+	tasks := make([]*Task, len(n.items))
+	for i, item := range n.items {
+		path := indexPath("tasks", i)
+		d.pos[path] = item.pos
+		tasks[i] = d.task(i, item, path)
+	}
+	// An omitted needs means the task listed just before.
+	for i, t := range tasks {
+		if !t.NeedsGiven && i > 0 && tasks[i-1].ID != "" {
+			t.Needs = []string{tasks[i-1].ID}
+		}
+	}
+	return tasks
+}
+
+// taskLabel names a task in messages: "task build", or "task 3" (counting
+// from 1) when it has no id.
+func taskLabel(i int, id string) string {
+	if id == "" {
+		return fmt.Sprintf("task %d", i+1)
+	}
+	return "task " + id
+}
+
+// task reads one task. A task that is not a map is kept as an empty Task so
+// that Tasks[i] stays the i-th entry of the file.
+func (d *decoder) task(i int, n *ynode, path string) *Task {
+	t := &Task{Index: i}
+	if n.kind != yMap {
+		d.probs.add(n.pos, "task %d must be a map with id: and type: or run:, not %s", i+1, describe(n))
+		return t
+	}
+	if e, ok := n.lookup("id"); ok && e.val.kind == yScalar {
+		t.ID, _ = d.text(e.val, "id")
+	}
+	where := taskLabel(i, t.ID)
+	f := d.fields(n, path, where, taskKeys)
+	if v, ok := f["id"]; ok {
+		d.checkTaskID(t, v, where)
+	} else {
+		d.probs.add(n.pos, "%s has no id; add id: <name>", where)
+	}
+	if v, ok := f["name"]; ok {
+		t.Name, _ = d.text(v, subject("name", where))
+	}
+	typeGiven := false
+	if v, ok := f["type"]; ok {
+		var readable bool
+		t.Type, readable = d.text(v, subject("type", where))
+		typeGiven = t.Type != "" || !readable // an unreadable type was reported
+	}
+	runGiven := false
+	if v, ok := f["run"]; ok {
+		t.Run, runGiven = d.text(v, subject("run", where))
+	}
+	if v, ok := f["needs"]; ok {
+		d.needs(t, v, path+".needs", where)
+	}
+	if v, ok := f["if"]; ok {
+		d.condition(t, v, where)
+	}
+	if v, ok := f["with"]; ok {
+		t.With = d.freeMap(v, path+".with", subject("with", where), "a map of field: value")
+	}
+	if v, ok := f["env"]; ok {
+		t.Env = d.env(v, path+".env", where)
+	}
+	if v, ok := f["timeout"]; ok {
+		t.Timeout, _ = d.duration(v, subject("timeout", where))
+	}
+	if v, ok := f["retries"]; ok {
+		t.Retries, _ = d.whole(v, subject("retries", where))
+	}
+	if v, ok := f["retry_delay"]; ok {
+		t.RetryDelay, _ = d.duration(v, subject("retry_delay", where))
+	}
+	if v, ok := f["continue_on_error"]; ok {
+		t.ContinueOnError, _ = d.flag(v, subject("continue_on_error", where))
+	}
+	if v, ok := f["requires"]; ok {
+		t.Requires = d.requires(v, path+".requires", where)
+	}
+	d.shellSugar(t, runGiven, typeGiven, path, where, n.pos)
+	return t
+}
+
+// shellSugar applies `run:`: it is stored in With["run"] too, and a task
+// with run: and no type is a shell task. A shell task given with.run gets
+// Task.Run from it.
+func (d *decoder) shellSugar(t *Task, runGiven, typeGiven bool, path, where string, pos Pos) {
+	switch {
+	case runGiven:
+		if !typeGiven {
+			t.Type = ShellTaskType
+		}
+		if _, dup := t.With["run"]; dup {
+			d.probs.add(d.pos[path+".with.run"], "%s gives its script twice, as run: and as with.run; keep one", where)
+			return
+		}
+		if t.With == nil {
+			t.With = map[string]any{}
+		}
+		t.With["run"] = t.Run
+	case t.Type == ShellTaskType:
+		if s, ok := t.With["run"].(string); ok {
+			t.Run = s
+		}
+	case !typeGiven:
+		d.probs.add(pos, "%s has no type; add type: <task type>, or run: <script> for a shell task", where)
+	}
+}
+
+func (d *decoder) checkTaskID(t *Task, v *ynode, where string) {
+	if v.kind != yScalar && v.kind != yNull {
+		d.probs.add(v.pos, "id in %s must be text, not %s", where, describe(v))
+		return
+	}
+	switch {
+	case t.ID == "":
+		d.probs.add(v.pos, "%s has an empty id", where)
+	case !taskIDRe.MatchString(t.ID):
+		d.probs.add(v.pos, "task id %q may hold only letters, digits, - and _, and must not start with -", truncate(t.ID, 40))
+	}
+}
+
+// needs reads needs: a list of task ids, or one id.
+func (d *decoder) needs(t *Task, n *ynode, path, where string) {
+	t.NeedsGiven = true
+	switch n.kind {
+	case yNull:
+		return
+	case yScalar:
+		if s, ok := d.text(n, subject("needs", where)); ok && s != "" {
+			t.Needs = []string{s}
+		}
+		return
+	case yMap:
+		d.probs.add(n.pos, "needs in %s must be a list of task ids such as [build, test], not a map", where)
+		return
+	}
+	for i, item := range n.items {
+		d.pos[indexPath(path, i)] = item.pos
+		if item.kind != yScalar {
+			d.probs.add(item.pos, "needs in %s must list task ids, not %s", where, describe(item))
+			continue
+		}
+		s, _ := d.text(item, subject("needs", where))
+		t.Needs = append(t.Needs, s)
+	}
+}
+
+// condition reads if: a YAML bool, or a string that is true, false or one
+// ${{ }} expression. A bare expression is refused with the fix, since it
+// would otherwise be a non-empty string and always true.
+func (d *decoder) condition(t *Task, n *ynode, where string) {
+	if b, ok := n.value.(bool); ok && n.kind == yScalar {
+		t.If = fmt.Sprint(b)
+		return
+	}
+	s, isString := n.value.(string)
+	if n.kind == yNull {
+		return
+	}
+	if !isString || n.kind != yScalar {
+		d.probs.add(n.pos, "if in %s must be true, false or a ${{ }} expression, not %s", where, describe(n))
+		return
+	}
+	t.If = s
+	trimmed := strings.TrimSpace(s)
+	if trimmed == "" || trimmed == "true" || trimmed == "false" {
+		return
+	}
+	if !HasExpr(s) {
+		d.probs.add(n.pos, "if in %s must be true, false or a ${{ }} expression; did you mean %q?", where, "${{ "+trimmed+" }}")
+		return
+	}
+	segs, err := splitTemplate(s)
+	if err != nil {
+		return // Validate reports the broken template.
+	}
+	if _, ok := singleExpr(segs); !ok {
+		d.probs.add(n.pos, "if in %s must be one ${{ }} expression with nothing around it; combine conditions inside it with and, or", where)
+	}
+}
+
+// env reads env: names that are valid environment variable names, values
+// kept as text.
+func (d *decoder) env(n *ynode, path, where string) map[string]string {
+	for _, e := range n.entries {
+		if !envNameRe.MatchString(e.key) {
+			d.probs.add(e.keyPos, "env name %q in %s may hold only letters, digits and _, and must not start with a digit", truncate(e.key, 40), where)
+		}
+	}
+	return d.stringMap(n, path, "env", "env", where)
+}

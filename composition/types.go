@@ -1,0 +1,144 @@
+// Package composition owns the composition file format: its types, YAML
+// parsing with line and column, validation against a catalog of task types,
+// parameter binding, and the ${{ }} expressions that may stand in any string.
+// It imports nothing of ours.
+package composition
+
+import "time"
+
+// Composition is a parsed composition file.
+type Composition struct {
+	Name        string
+	Description string  // markdown
+	Params      []Param // in file order
+	Concurrency int     // at most this many active runs; 0 means no limit
+	Timeout     time.Duration
+	Workspace   Workspace
+	OnFailure   *Call
+	Requires    *Requires // where the run's work tasks may go; nil means anywhere
+	// Outputs maps a run output name to a value (usually an expression). When
+	// empty, a run's outputs are the outputs of its succeeded tasks merged in
+	// task order.
+	Outputs map[string]any
+	Tasks   []*Task
+	Source  []byte // the file as given
+	File    string // file name used in problems
+
+	Pos Positions // where keys were found, for problems and the editor
+}
+
+// Positions maps a dotted key path ("tasks.2.with.url", "params.version") to
+// where its value starts in the source.
+type Positions map[string]Pos
+
+// Pos is a place in a source file; Line and Col count from 1.
+type Pos struct {
+	Line int
+	Col  int
+}
+
+// Param is one typed input of a composition.
+type Param struct {
+	Name        string
+	Type        FieldType // string, number, boolean or list
+	Required    bool
+	Default     any // nil when none
+	Enum        []any
+	Description string
+}
+
+// Workspace says how a run's working directory is prepared.
+type Workspace struct {
+	Clean bool // every run starts in an empty workspace
+}
+
+// Call names a composition to start, with parameters that may hold expressions.
+type Call struct {
+	Composition string
+	Params      map[string]any
+}
+
+// Requires says which executors may run work: a pool, labels that must match,
+// an expression over the machine's facts, and whether the server's own local
+// executor may be used.
+type Requires struct {
+	Pool   string
+	Labels map[string]string
+	Facts  string // an expression, e.g. `facts.os == "linux"`
+	Local  *bool  // false: never the server's local executor
+}
+
+// Task is one step of a composition.
+type Task struct {
+	ID              string
+	Name            string // display name; empty means ID
+	Type            string // "shell" when the file gave only `run:`
+	Run             string // the script of a shell task (also in With["run"])
+	With            map[string]any
+	Needs           []string // resolved: an omitted `needs` means the task listed before
+	NeedsGiven      bool     // the file had an explicit `needs:` key
+	If              string   // empty means always
+	Env             map[string]string
+	Timeout         time.Duration
+	Retries         int
+	RetryDelay      time.Duration
+	ContinueOnError bool
+	Requires        *Requires
+	Index           int // position in Tasks
+}
+
+// FieldType is the type of a task field or a composition parameter.
+type FieldType string
+
+// The field types. Text is a multi-line string; secret is a string the UI
+// masks and logs redact; map is string keys to string values; duration is a
+// Go duration such as 90s or 1h30m.
+const (
+	TypeString   FieldType = "string"
+	TypeText     FieldType = "text"
+	TypeNumber   FieldType = "number"
+	TypeBoolean  FieldType = "boolean"
+	TypeList     FieldType = "list"
+	TypeMap      FieldType = "map"
+	TypeSecret   FieldType = "secret"
+	TypeDuration FieldType = "duration"
+)
+
+// FieldSpec describes one field of a task type, as a manifest declares it.
+type FieldSpec struct {
+	Name        string
+	Type        FieldType
+	Required    bool
+	Default     any // may be a string holding an expression, e.g. "${{ context.cloud.instances }}"
+	Enum        []any
+	Description string // markdown
+}
+
+// TypeSpec describes a task type: a built-in or one task of a plugin.
+type TypeSpec struct {
+	Name        string
+	Description string // markdown
+	Group       string // palette group: "Basics", "Flow", or the plugin's name
+	Icon        string // short icon name for the editor
+	Control     bool   // handled by the engine itself (approval, composition, wait, sleep)
+	Fields      []FieldSpec
+	// Exports lists context keys the type sets, so the editor can say which
+	// task a defaulted field inherits from.
+	Exports []string
+}
+
+// Field returns the spec of the named field.
+func (t *TypeSpec) Field(name string) (*FieldSpec, bool) {
+	for i := range t.Fields {
+		if t.Fields[i].Name == name {
+			return &t.Fields[i], true
+		}
+	}
+	return nil, false
+}
+
+// Catalog is the set of task types a composition may use.
+type Catalog interface {
+	TaskType(name string) (*TypeSpec, bool)
+	TaskTypes() []*TypeSpec
+}
