@@ -1,0 +1,119 @@
+package plugin
+
+import "baton/composition"
+
+// builtinTypes returns the manifests of the task types Baton ships with, in
+// palette order: the work types the runners here execute, then the control
+// types the engine handles itself. They are described exactly as plugin
+// tasks are, so the editor builds their forms and validation the same way.
+func builtinTypes() []*TaskType {
+	specs := []composition.TypeSpec{
+		{
+			Name:  "shell",
+			Group: "Basics",
+			Icon:  "terminal",
+			Description: "Runs a shell script in the run's workspace. The script is written to a file and run as " +
+				"`<shell> -e <file>`, so it stops at the first command that fails.\n\n" +
+				"Outputs: write `name=value` lines to the file named by `$BATON_OUTPUT`; shared context " +
+				"values go to `$BATON_CONTEXT` the same way.",
+			Fields: []composition.FieldSpec{
+				{Name: "run", Type: composition.TypeText, Required: true,
+					Description: "The script to run."},
+				{Name: "shell", Type: composition.TypeString, Default: "sh",
+					Description: "The interpreter, run as `<shell> -e <script file>`. The default `sh` is a POSIX shell; " +
+						"set `shell: bash` for bash features such as arrays or `set -o pipefail`. Extra words are " +
+						"passed before `-e`, as in `bash -o pipefail`."},
+			},
+		},
+		{
+			Name:  "http",
+			Group: "Basics",
+			Icon:  "globe",
+			Description: "Sends one HTTP request. The `status` output holds the status code; the `body` output holds " +
+				"a textual body up to 1 MiB unless `save_as` is set. `pick` copies values out of a JSON response " +
+				"into outputs.",
+			Fields: []composition.FieldSpec{
+				{Name: "method", Type: composition.TypeString, Default: "GET",
+					Enum:        []any{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+					Description: "The request method."},
+				{Name: "url", Type: composition.TypeString, Required: true,
+					Description: "The URL to request, `http://` or `https://`."},
+				{Name: "headers", Type: composition.TypeMap,
+					Description: "Request headers, name to value, e.g. `Authorization: Bearer ${{ secrets.token }}`."},
+				{Name: "body", Type: composition.TypeText,
+					Description: "The request body. Set a `Content-Type` header to say what it is."},
+				{Name: "expect_status", Type: composition.TypeList,
+					Description: "Status codes that count as success, such as `[200, 404]` or `[2xx, 3xx]`. " +
+						"Empty means any 2xx."},
+				{Name: "save_as", Type: composition.TypeString,
+					Description: "Writes the response body to this file, a path inside the workspace " +
+						"(relative, without `..`). Parent directories are created."},
+				{Name: "pick", Type: composition.TypeMap,
+					Description: "Output name to a path into the JSON response, e.g. `id: data.items[0].id`. " +
+						"Strings are output as they are, other values as compact JSON. A path that finds " +
+						"nothing fails the task."},
+				{Name: "timeout", Type: composition.TypeDuration, Default: "30s",
+					Description: "How long the whole request, body included, may take."},
+				{Name: "follow_redirects", Type: composition.TypeBoolean, Default: true,
+					Description: "Follow 3xx redirects; when false, the redirect itself is the response."},
+			},
+		},
+		{
+			Name:        "approval",
+			Group:       "Flow",
+			Icon:        "check-circle",
+			Control:     true,
+			Description: "Pauses the run until someone approves or rejects it. Rejecting fails the task.",
+			Fields: []composition.FieldSpec{
+				{Name: "message", Type: composition.TypeText,
+					Description: "What the approver is asked, in markdown."},
+			},
+		},
+		{
+			Name:        "composition",
+			Group:       "Flow",
+			Icon:        "workflow",
+			Control:     true,
+			Description: "Starts a run of another composition. Its outputs become this task's outputs.",
+			Fields: []composition.FieldSpec{
+				{Name: "name", Type: composition.TypeString, Required: true,
+					Description: "The composition to run."},
+				{Name: "params", Type: composition.TypeMap,
+					Description: "Its parameters, name to value."},
+				{Name: "wait", Type: composition.TypeBoolean, Default: true,
+					Description: "Wait for the run to end and fail when it fails; when false, the task " +
+						"succeeds as soon as the run is started."},
+			},
+		},
+		{
+			Name:    "wait",
+			Group:   "Flow",
+			Icon:    "hourglass",
+			Control: true,
+			Description: "Waits for another run to end. Give exactly one of `composition` (its latest active run) " +
+				"or `run` (a run id).",
+			Fields: []composition.FieldSpec{
+				{Name: "composition", Type: composition.TypeString,
+					Description: "Wait for the latest active run of this composition. Give this or `run`."},
+				{Name: "run", Type: composition.TypeString,
+					Description: "Wait for the run with this id. Give this or `composition`."},
+			},
+		},
+		{
+			Name:        "sleep",
+			Group:       "Flow",
+			Icon:        "clock",
+			Control:     true,
+			Description: "Waits for a while.",
+			Fields: []composition.FieldSpec{
+				{Name: "duration", Type: composition.TypeDuration, Required: true,
+					Description: "How long, e.g. `30s` or `5m`."},
+			},
+		},
+	}
+	types := make([]*TaskType, len(specs))
+	for i := range specs {
+		types[i] = &TaskType{TypeSpec: specs[i]}
+	}
+	return types
+}

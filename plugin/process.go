@@ -1,0 +1,245 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultGrace is how long the processes of a cancelled task get between
+// SIGTERM and SIGKILL when a runner's Grace is zero.
+const DefaultGrace = 5 * time.Second
+
+// DefaultWaitDelay is how long a task's output is still read after its
+// process exited, when a runner's WaitDelay is zero. It matters only when a
+// process the task left in the background keeps the output open.
+const DefaultWaitDelay = 2 * time.Second
+
+// procSpec is the command a process runner starts. The runner builds it once
+// the attempt's temporary directory exists, so it may put files there.
+type procSpec struct {
+	path  string
+	args  []string
+	env   []string // after the BATON_* variables, before the job's env
+	stdin []byte   // nil means /dev/null
+}
+
+// procOptions are the settings shared by the runners that start processes.
+type procOptions struct {
+	grace     time.Duration
+	waitDelay time.Duration
+}
+
+// run executes one attempt of a process task: it prepares the workspace and
+// a temporary directory for the outputs files, starts the command in its
+// own process group with the task's environment, streams its stdout and
+// stderr to sink line by line, and collects the outputs and context files.
+// When ctx ends, the whole process group gets SIGTERM, then SIGKILL after
+// the grace, and run returns once the group is gone (or the grace and two
+// more seconds have passed).
+func (o procOptions) run(ctx context.Context, job Job, sink Sink, build func(tmp string) (procSpec, error)) Result {
+	grace, waitDelay := o.grace, o.waitDelay
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
+	if waitDelay <= 0 {
+		waitDelay = DefaultWaitDelay
+	}
+	workdir, err := prepareWorkdir(job.Workdir)
+	if err != nil {
+		return Result{Err: err}
+	}
+	tmp, err := os.MkdirTemp("", "baton-task-")
+	if err != nil {
+		return Result{Err: fmt.Errorf("create the attempt's temporary directory: %w", err)}
+	}
+	defer os.RemoveAll(tmp)
+	outPath, ctxPath := filepath.Join(tmp, "output"), filepath.Join(tmp, "context")
+	for _, p := range []string{outPath, ctxPath} {
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			return Result{Err: fmt.Errorf("create %s: %w", p, err)}
+		}
+	}
+	spec, err := build(tmp)
+	if err != nil {
+		return Result{Err: err}
+	}
+
+	cmd := exec.CommandContext(ctx, spec.path, spec.args...)
+	cmd.Dir = workdir
+	cmd.Env = taskEnv(job, workdir, outPath, ctxPath, spec.env)
+	if spec.stdin != nil {
+		p := filepath.Join(tmp, "stdin.json")
+		if err := os.WriteFile(p, spec.stdin, 0o600); err != nil {
+			return Result{Err: fmt.Errorf("write the task's input: %w", err)}
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return Result{Err: fmt.Errorf("open the task's input: %w", err)}
+		}
+		defer f.Close()
+		cmd.Stdin = f
+	}
+	// Our own pipes rather than cmd.StdoutPipe: exec hands *os.File
+	// straight to the child (no copying goroutine), we read them with large
+	// buffers, and we decide how long to keep reading after the exit.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return Result{Err: fmt.Errorf("create stdout pipe: %w", err)}
+	}
+	defer outR.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outW.Close()
+		return Result{Err: fmt.Errorf("create stderr pipe: %w", err)}
+	}
+	defer errR.Close()
+	cmd.Stdout, cmd.Stderr = outW, errW
+	grp := &group{grace: grace}
+	setGroup(cmd)
+	cmd.Cancel = func() error { return grp.stop(cmd.Process) }
+	// Past the grace, exec kills the leader itself should our group kill
+	// somehow not have ended it.
+	cmd.WaitDelay = grace + time.Second
+
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		if ctx.Err() != nil {
+			return Result{Err: stopErr(ctx)}
+		}
+		return Result{Err: fmt.Errorf("start %s: %w", spec.path, err)}
+	}
+	if job.OnStart != nil {
+		job.OnStart(cmd.Process.Pid)
+	}
+	var wg sync.WaitGroup
+	var readErrs [2]error
+	wg.Go(func() { readErrs[0] = pumpLines(outR, Stdout, sink) })
+	wg.Go(func() { readErrs[1] = pumpLines(errR, Stderr, sink) })
+
+	waitErr := cmd.Wait()
+	grp.waitGone(cmd.Process.Pid)
+	drainOutput(ctx, &wg, waitDelay, sink, outR, errR)
+
+	res := Result{ExitCode: cmd.ProcessState.ExitCode()}
+	var outErr, ctxErr error
+	res.Outputs, outErr = readOutputsFile(outPath, "BATON_OUTPUT")
+	res.Context, ctxErr = readOutputsFile(ctxPath, "BATON_CONTEXT")
+	switch {
+	case waitErr != nil && ctx.Err() != nil:
+		res.Err = stopErr(ctx)
+	case waitErr != nil:
+		res.Err = exitError(waitErr)
+	case outErr != nil || ctxErr != nil:
+		res.Err = errors.Join(outErr, ctxErr)
+	case readErrs[0] != nil || readErrs[1] != nil:
+		res.Err = fmt.Errorf("read the task's output: %w", errors.Join(readErrs[:]...))
+	}
+	return res
+}
+
+// drainOutput waits for the line readers to reach the end of the output.
+// A process the task left in the background may hold the pipes open; after
+// waitDelay (or when ctx ends) the readers are stopped, with a note in the
+// log saying why.
+func drainOutput(ctx context.Context, wg *sync.WaitGroup, waitDelay time.Duration, sink Sink, pipes ...*os.File) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	timer := time.NewTimer(waitDelay)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	for _, p := range pipes {
+		p.SetReadDeadline(time.Now())
+	}
+	<-done
+	if ctx.Err() == nil {
+		sink(System, time.Now(), fmt.Sprintf("the task exited but a process it left running still holds its output open; stopped reading after %s (redirect a background process's output to a file, e.g. cmd >cmd.log 2>&1 &)", waitDelay))
+	}
+}
+
+// exitError turns the error of cmd.Wait into the task's error, "exit status
+// 3" for an exit code.
+func exitError(err error) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() >= 0 {
+		return fmt.Errorf("exit status %d", ee.ExitCode())
+	}
+	return err
+}
+
+// prepareWorkdir returns the absolute workspace directory, created if
+// missing.
+func prepareWorkdir(dir string) (string, error) {
+	if dir == "" {
+		return "", errors.New("the job has no workdir: a process task needs a workspace directory to run in")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("workspace %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return "", fmt.Errorf("create the workspace: %w", err)
+	}
+	return abs, nil
+}
+
+// taskEnv builds a task's environment: the server's own (without its BATON_
+// variables, which configure the server and may hold its secrets), then the
+// run's BATON_ variables, then extra, then the task's env: entries, which
+// win. exec keeps the last value of a repeated name.
+func taskEnv(job Job, workdir, outPath, ctxPath string, extra []string) []string {
+	base := os.Environ()
+	env := make([]string, 0, len(base)+7+len(extra)+len(job.Env))
+	for _, kv := range base {
+		if !strings.HasPrefix(kv, "BATON_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env,
+		"BATON_RUN_ID="+strconv.FormatInt(job.RunID, 10),
+		"BATON_COMPOSITION="+job.Composition,
+		"BATON_TASK_ID="+job.TaskID,
+		"BATON_ATTEMPT="+strconv.Itoa(job.Attempt),
+		"BATON_WORKSPACE="+workdir,
+		"BATON_OUTPUT="+outPath,
+		"BATON_CONTEXT="+ctxPath,
+	)
+	env = append(env, extra...)
+	for _, k := range slices.Sorted(maps.Keys(job.Env)) {
+		env = append(env, k+"="+job.Env[k])
+	}
+	return env
+}
+
+// readOutputsFile parses an outputs file the task may have written; a file
+// the task removed counts as empty.
+func readOutputsFile(path, label string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	defer f.Close()
+	return ParseOutputs(f, label)
+}
