@@ -1,0 +1,233 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"baton/model"
+)
+
+// scheduleLoop starts queued runs whenever something may have freed a
+// place: a new run, an ended run, a restart.
+func (e *Engine) scheduleLoop() {
+	defer close(e.schedDone)
+	for {
+		select {
+		case <-e.kick:
+		case <-e.ctx.Done():
+			return
+		}
+		if !e.schedule() {
+			return
+		}
+	}
+}
+
+// schedule starts every queued run that may start, oldest first; a run
+// that must wait never holds back one that may go. It reports false once
+// the engine is stopping.
+func (e *Engine) schedule() bool {
+	type reasonUpdate struct {
+		run    *model.Run
+		reason string
+	}
+	var updates []reasonUpdate
+	var broken []*model.Run
+	var brokenErr []error
+	e.mu.Lock()
+	if e.stopping {
+		e.mu.Unlock()
+		return false
+	}
+	keep := e.queue[:0]
+	for _, r := range e.queue {
+		comp, _, err := e.comps.get(e.ctx, r.Composition, r.Version)
+		if err != nil {
+			broken, brokenErr = append(broken, r), append(brokenErr, err)
+			continue
+		}
+		if comp.Concurrency > 0 && e.active[r.Composition] >= comp.Concurrency {
+			reason := fmt.Sprintf("waiting for a free place: %s allows %d active run(s) at a time (active: %s)",
+				r.Composition, comp.Concurrency, e.activeListLocked(r.Composition))
+			if reason != r.QueueReason {
+				updates = append(updates, reasonUpdate{r, reason})
+			}
+			keep = append(keep, r)
+			continue
+		}
+		e.active[r.Composition]++
+		tasks := make([]*model.TaskRun, len(comp.Tasks))
+		for i, t := range comp.Tasks {
+			tasks[i] = &model.TaskRun{RunID: r.ID, TaskID: t.ID, Status: model.TaskPending}
+		}
+		rn := newRunner(e, r, comp, tasks, true)
+		e.runners[r.ID] = rn
+		e.wg.Add(1)
+		go rn.loop()
+	}
+	clear(e.queue[len(keep):])
+	e.queue = keep
+	e.mu.Unlock()
+
+	for _, u := range updates {
+		u.run.QueueReason = u.reason
+		if err := e.store.SaveState(e.ctx, u.run); err != nil {
+			e.log.Error("could not record a queue reason", "run", u.run.ID, "err", err)
+		}
+		e.publishRun(u.run)
+	}
+	for i, r := range broken {
+		e.endQueued(r, model.RunFailed, brokenErr[i].Error())
+	}
+	return true
+}
+
+func (e *Engine) activeListLocked(composition string) string {
+	var ids []string
+	for id, rn := range e.runners {
+		if rn.run.Composition == composition {
+			ids = append(ids, fmt.Sprintf("run %d", id))
+		}
+	}
+	slices.Sort(ids)
+	return strings.Join(ids, ", ")
+}
+
+// resume restarts the runner of a run that was running when the previous
+// process stopped.
+func (e *Engine) resume(ctx context.Context, r *model.Run) error {
+	comp, _, err := e.comps.get(ctx, r.Composition, r.Version)
+	if err != nil {
+		e.endQueued(r, model.RunFailed, "cannot resume after restart: "+err.Error())
+		return err
+	}
+	tasks, err := e.store.GetTasks(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.active[r.Composition]++
+	if r.Workspace != "" {
+		e.ws.hold(r.Agent, r.Workspace, r.ID)
+	}
+	rn := newRunner(e, r, comp, tasks, false)
+	e.runners[r.ID] = rn
+	e.wg.Add(1)
+	go rn.loop()
+	return nil
+}
+
+// runnerDone forgets an ended (or shut down) run, tells a waiting parent,
+// queues the runs its end started and lets the scheduler fill the place.
+func (e *Engine) runnerDone(rn *runner, follow []model.NewRun) {
+	e.mu.Lock()
+	delete(e.runners, rn.run.ID)
+	e.active[rn.run.Composition]--
+	var parent *runner
+	if rn.run.Status.Done() {
+		close(e.ended)
+		e.ended = make(chan struct{})
+		parent = e.runners[rn.run.ParentRunID]
+	}
+	e.mu.Unlock()
+	if !rn.run.Status.Done() {
+		return // shut down, not ended
+	}
+	e.ws.release(rn.run.Agent, rn.run.Workspace, rn.run.ID)
+	if parent != nil && rn.run.ParentTask != "" {
+		c := *rn.run
+		parent.send(evChild{task: rn.run.ParentTask, child: &c})
+	}
+	for _, f := range follow {
+		e.enqueue(f.Run)
+	}
+	e.poke()
+}
+
+// endQueued ends a run that never started (cancelled while queued, or
+// whose composition can no longer run).
+func (e *Engine) endQueued(r *model.Run, status model.RunStatus, msg string) {
+	tasks, err := e.store.GetTasks(e.ctx, r.ID)
+	if err != nil {
+		e.log.Error("could not read tasks of a queued run", "run", r.ID, "err", err)
+	}
+	now := time.Now()
+	for _, t := range tasks {
+		if !t.Status.Done() {
+			t.Status, t.FinishedAt = model.TaskSkipped, now
+		}
+	}
+	r.Status, r.Error, r.QueueReason, r.FinishedAt = status, msg, "", now
+	e.systemLog(r.ID, "", "run %s: %s", status, msg)
+	e.logs.Sync()
+	if err := e.store.FinishRun(e.ctx, r, tasks, nil); err != nil {
+		e.log.Error("could not record the end of a queued run", "run", r.ID, "err", err)
+	}
+	e.publishRun(r)
+	e.mu.Lock()
+	close(e.ended)
+	e.ended = make(chan struct{})
+	parent := e.runners[r.ParentRunID]
+	e.mu.Unlock()
+	if parent != nil && r.ParentTask != "" {
+		c := *r
+		parent.send(evChild{task: r.ParentTask, child: &c})
+	}
+}
+
+// Cancel stops a run: running tasks are killed (their whole process
+// group), tasks not started are skipped, child runs are cancelled, and the
+// run ends cancelled. Cancelling a run that has ended is a *StateError.
+func (e *Engine) Cancel(ctx context.Context, runID int64, by string) error {
+	e.mu.Lock()
+	rn := e.runners[runID]
+	var queued *model.Run
+	if rn == nil {
+		for i, q := range e.queue {
+			if q.ID == runID {
+				queued = q
+				e.queue = slices.Delete(e.queue, i, i+1)
+				break
+			}
+		}
+	}
+	e.mu.Unlock()
+	switch {
+	case rn != nil:
+		reply := make(chan error, 1)
+		if rn.send(evCancel{by: by, reply: reply}) {
+			return <-reply
+		}
+	case queued != nil:
+		e.endQueued(queued, model.RunCancelled, "cancelled by "+by+" before it started")
+		e.poke()
+		return nil
+	}
+	r, err := e.store.GetRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	return &StateError{Msg: fmt.Sprintf("run %d has already ended (%s)", runID, r.Status)}
+}
+
+// Decide approves or rejects a waiting approval task.
+func (e *Engine) Decide(ctx context.Context, runID int64, taskID string, d model.Decision, by, comment string) error {
+	e.mu.Lock()
+	rn := e.runners[runID]
+	e.mu.Unlock()
+	if rn != nil {
+		reply := make(chan error, 1)
+		if rn.send(evDecision{task: taskID, decision: d, by: by, comment: comment, reply: reply}) {
+			return <-reply
+		}
+	}
+	r, err := e.store.GetRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	return &StateError{Msg: fmt.Sprintf("run %d is %s, so task %s is not waiting for approval", runID, r.Status, taskID)}
+}

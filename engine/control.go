@@ -1,0 +1,245 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"baton/composition"
+	"baton/model"
+)
+
+// maxCallDepth bounds compositions calling compositions, so a composition
+// that calls itself fails instead of filling the database.
+const maxCallDepth = 10
+
+// startControl runs a task the engine handles itself.
+func (r *runner) startControl(t *model.TaskRun, task *composition.Task) {
+	fields, _, err := resolveFields(r.e.cat, task, r.env())
+	if err != nil {
+		r.endTask(t, model.TaskFailed, nil, err.Error())
+		return
+	}
+	t.Attempt, t.StartedAt, t.Error, t.Agent = t.Attempt+1, time.Now(), "", ""
+	switch task.Type {
+	case "approval":
+		msg, _ := fields["message"].(string)
+		if msg == "" {
+			msg = fmt.Sprintf("Approve task %s of run %d (%s)?", t.TaskID, r.run.ID, r.run.Composition)
+		}
+		t.Status, t.Approval = model.TaskWaiting, &model.Approval{Message: msg}
+		r.inflight[t.TaskID] = &inflight{kind: "approval", attempt: t.Attempt}
+		r.log(t.TaskID, "waiting for approval: %s", msg)
+		r.saveTask(t)
+	case "composition":
+		t.Status = model.TaskRunning
+		r.inflight[t.TaskID] = &inflight{kind: "composition", attempt: t.Attempt}
+		r.saveTask(t)
+		r.startChild(t, fields)
+	case "sleep":
+		t.Status = model.TaskRunning
+		r.inflight[t.TaskID] = &inflight{kind: "sleep", attempt: t.Attempt}
+		r.saveTask(t)
+		r.sleep(t, fields)
+	case "wait":
+		t.Status = model.TaskRunning
+		r.inflight[t.TaskID] = &inflight{kind: "wait", attempt: t.Attempt}
+		r.saveTask(t)
+		r.wait(t, fields)
+	default:
+		r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("task type %q has no handler in this server", task.Type))
+	}
+}
+
+// startChild starts the run a composition task calls. The child's link to
+// this task is stored with the child, so after a restart the task finds
+// its child instead of starting another.
+func (r *runner) startChild(t *model.TaskRun, fields map[string]any) {
+	name, _ := fields["name"].(string)
+	params, _ := fields["params"].(map[string]any)
+	wait, ok := fields["wait"].(bool)
+	if !ok {
+		wait = true
+	}
+	if depth := r.callDepth(); depth >= maxCallDepth {
+		r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("compositions call each other more than %d deep; is %s calling itself?", maxCallDepth, name))
+		return
+	}
+	nr, err := r.e.prepare(r.ctx, RunRequest{Composition: name, Params: params,
+		Trigger: fmt.Sprintf("task %s of run %d", t.TaskID, r.run.ID), ParentRunID: r.run.ID, ParentTask: t.TaskID})
+	if err == nil {
+		err = r.e.store.CreateRun(r.ctx, nr.Run, nr.Tasks)
+	}
+	if err != nil {
+		r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("start %s: %v", name, err))
+		return
+	}
+	t.ChildRunID = nr.Run.ID
+	r.log(t.TaskID, "started run %d of %s", nr.Run.ID, name)
+	r.e.enqueue(nr.Run)
+	if !wait {
+		r.endTask(t, model.TaskSucceeded, map[string]any{"run_id": nr.Run.ID}, "")
+		return
+	}
+	r.inflight[t.TaskID].child = nr.Run.ID
+	r.saveTask(t)
+}
+
+// callDepth counts the composition tasks above this run.
+func (r *runner) callDepth() int {
+	depth := 0
+	for id := r.run.ParentRunID; id != 0 && depth < maxCallDepth; depth++ {
+		p, err := r.e.store.GetRun(r.ctx, id)
+		if err != nil {
+			break
+		}
+		id = p.ParentRunID
+	}
+	return depth
+}
+
+// childEnded completes a composition task whose run ended.
+func (r *runner) childEnded(ev evChild) {
+	in := r.inflight[ev.task]
+	if in == nil || in.kind != "composition" || in.child != ev.child.ID {
+		return
+	}
+	t := r.tasks[ev.task]
+	outputs := map[string]any{"run_id": ev.child.ID}
+	for k, v := range ev.child.Outputs {
+		outputs[k] = v
+	}
+	switch ev.child.Status {
+	case model.RunSucceeded:
+		r.endTask(t, model.TaskSucceeded, outputs, "")
+	case model.RunCancelled:
+		if r.halt == haltCancelled {
+			r.endTask(t, model.TaskCancelled, outputs, "cancelled")
+			return
+		}
+		r.failOrRetryChild(t, outputs, fmt.Sprintf("run %d of %s was cancelled: %s", ev.child.ID, ev.child.Composition, ev.child.Error))
+	default:
+		r.failOrRetryChild(t, outputs, fmt.Sprintf("run %d of %s failed: %s", ev.child.ID, ev.child.Composition, ev.child.Error))
+	}
+}
+
+func (r *runner) failOrRetryChild(t *model.TaskRun, outputs map[string]any, msg string) {
+	t.Outputs = outputs
+	r.failOrRetry(t, msg)
+}
+
+// sleep ends the task when its duration has passed since it started, so a
+// restart does not sleep again from the start.
+func (r *runner) sleep(t *model.TaskRun, fields map[string]any) {
+	d, err := time.ParseDuration(fmt.Sprint(fields["duration"]))
+	if err != nil {
+		r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("duration: %v", err))
+		return
+	}
+	ctx, cancel := context.WithCancelCause(r.ctx)
+	r.inflight[t.TaskID].cancel = cancel
+	id := t.TaskID
+	timer := time.NewTimer(time.Until(t.StartedAt.Add(d)))
+	go func() {
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			r.send(evWake{task: id})
+		case <-ctx.Done():
+		}
+	}()
+}
+
+// wait ends the task when no other run of a composition is active, or when
+// a given run has ended.
+func (r *runner) wait(t *model.TaskRun, fields map[string]any) {
+	comp, _ := fields["composition"].(string)
+	runText := fmt.Sprint(fields["run"])
+	if fields["run"] == nil {
+		runText = ""
+	}
+	if (comp == "") == (runText == "") {
+		r.endTask(t, model.TaskFailed, nil, "wait needs exactly one of `composition` or `run`")
+		return
+	}
+	var runID int64
+	if runText != "" {
+		id, err := strconv.ParseInt(runText, 10, 64)
+		if err != nil {
+			r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("run: %q is not a run id", runText))
+			return
+		}
+		if _, err := r.e.store.GetRun(r.ctx, id); err != nil {
+			r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("run %d: %v", id, err))
+			return
+		}
+		runID = id
+	}
+	ctx, cancel := context.WithCancelCause(r.ctx)
+	r.inflight[t.TaskID].cancel = cancel
+	id, self := t.TaskID, r.run.ID
+	if runID != 0 {
+		r.log(id, "waiting for run %d to end", runID)
+	} else {
+		r.log(id, "waiting until no other run of %s is active", comp)
+	}
+	go func() {
+		for {
+			ended := r.e.runEnded()
+			if runID != 0 && !r.e.isActive(runID) {
+				run, err := r.e.store.GetRun(ctx, runID)
+				if err != nil {
+					r.send(evWake{task: id, err: err})
+					return
+				}
+				r.send(evWake{task: id, outputs: map[string]any{"status": string(run.Status)}})
+				return
+			}
+			if comp != "" && onlySelf(r.e.activeOf(comp), self) {
+				r.send(evWake{task: id})
+				return
+			}
+			select {
+			case <-ended:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
+func onlySelf(ids []int64, self int64) bool {
+	for _, id := range ids {
+		if id != self {
+			return false
+		}
+	}
+	return true
+}
+
+// decide records an approval decision.
+func (r *runner) decide(ev evDecision) error {
+	t, ok := r.tasks[ev.task]
+	if !ok {
+		return &NotFoundError{What: "task", Name: fmt.Sprintf("%s in run %d", ev.task, r.run.ID)}
+	}
+	if r.comp.Task(ev.task).Type != "approval" {
+		return &StateError{Msg: fmt.Sprintf("task %s of run %d is a %s task, not an approval", ev.task, r.run.ID, r.comp.Task(ev.task).Type)}
+	}
+	if t.Status != model.TaskWaiting || r.inflight[ev.task] == nil {
+		return &StateError{Msg: fmt.Sprintf("task %s of run %d is not waiting for approval (it is %s)", ev.task, r.run.ID, t.Status)}
+	}
+	t.Approval.Decision, t.Approval.By, t.Approval.At, t.Approval.Comment = ev.decision, ev.by, time.Now(), ev.comment
+	note := ""
+	if ev.comment != "" {
+		note = ": " + ev.comment
+	}
+	r.log(t.TaskID, "%s by %s%s", ev.decision, ev.by, note)
+	if ev.decision == model.Approved {
+		r.endTask(t, model.TaskSucceeded, map[string]any{"approved_by": ev.by, "comment": ev.comment}, "")
+		return nil
+	}
+	r.endTask(t, model.TaskFailed, map[string]any{"rejected_by": ev.by, "comment": ev.comment}, fmt.Sprintf("rejected by %s%s", ev.by, note))
+	return nil
+}

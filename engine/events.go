@@ -1,0 +1,232 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"baton/composition"
+	"baton/model"
+	"baton/plugin"
+)
+
+// Events a runner receives.
+type (
+	// evStarted: a work task got a slot and is about to start.
+	evStarted struct {
+		task    string
+		attempt int
+		reply   chan error
+	}
+	// evResult: a work task ended.
+	evResult struct {
+		task    string
+		attempt int
+		res     plugin.Result
+		cause   error // why its context ended, if it did
+	}
+	// evDecision: someone approved or rejected an approval task.
+	evDecision struct {
+		task     string
+		decision model.Decision
+		by       string
+		comment  string
+		reply    chan error
+	}
+	// evCancel: someone cancelled the run.
+	evCancel struct {
+		by    string
+		reply chan error
+	}
+	// evChild: a run started by a composition task ended.
+	evChild struct {
+		task  string
+		child *model.Run
+	}
+	// evWake: a sleep or wait task is done, or a retry delay is over.
+	evWake struct {
+		task    string
+		retry   bool
+		outputs map[string]any
+		err     error
+	}
+	// evShutdown: the engine is stopping.
+	evShutdown struct{}
+)
+
+func (r *runner) handle(ev any) {
+	switch ev := ev.(type) {
+	case evStarted:
+		ev.reply <- r.started(ev)
+	case evResult:
+		r.result(ev)
+	case evDecision:
+		ev.reply <- r.decide(ev)
+	case evCancel:
+		if r.halt != haltCancelled {
+			r.log("", "cancelled by %s", ev.by)
+		}
+		r.stop(haltCancelled, true, "cancelled by "+ev.by)
+		ev.reply <- nil
+	case evChild:
+		r.childEnded(ev)
+	case evWake:
+		r.wake(ev)
+	case evShutdown:
+		r.shutdown = true
+		for id, in := range r.inflight {
+			if in.kind == "wait" || in.kind == "sleep" {
+				in.cancel(errShutdown) // durable: they resume after the restart
+				delete(r.inflight, id)
+			}
+		}
+	}
+}
+
+func (r *runner) started(ev evStarted) error {
+	in := r.inflight[ev.task]
+	if in == nil || in.attempt != ev.attempt || r.shutdown || (r.halt == haltCancelled) {
+		return errCancelled
+	}
+	t := r.tasks[ev.task]
+	now := time.Now()
+	t.Status, t.Attempt, t.Error, t.Agent, t.FinishedAt = model.TaskRunning, ev.attempt, "", r.exec.Name(), time.Time{}
+	if t.StartedAt.IsZero() || ev.attempt == 1 {
+		t.StartedAt = now
+	}
+	if ev.attempt > 1 {
+		r.log(t.TaskID, "attempt %d of %d started", ev.attempt, 1+r.comp.Task(t.TaskID).Retries)
+	}
+	r.saveTask(t)
+	return nil
+}
+
+func (r *runner) result(ev evResult) {
+	in := r.inflight[ev.task]
+	if in == nil || in.attempt != ev.attempt {
+		return
+	}
+	if r.shutdown && r.e.ctx.Err() != nil {
+		// Killed by the shutdown: leave it running in storage, the next
+		// start reports it interrupted and retries it.
+		delete(r.inflight, ev.task)
+		return
+	}
+	t := r.tasks[ev.task]
+	if t.Status == model.TaskPending {
+		// It never started (cancelled while waiting for a slot).
+		delete(r.inflight, ev.task)
+		if r.halt == haltCancelled {
+			t.Status, t.FinishedAt = model.TaskSkipped, time.Now()
+			r.saveTask(t)
+		}
+		return
+	}
+	r.e.logs.Sync() // the task's lines are stored before its end is
+	if ev.res.Err == nil {
+		outputs := make(map[string]any, len(ev.res.Outputs))
+		for k, v := range ev.res.Outputs {
+			outputs[k] = v
+		}
+		if err := r.mergeContext(ev.res.Context); err != nil {
+			r.endTask(t, model.TaskFailed, outputs, err.Error())
+			return
+		}
+		r.endTask(t, model.TaskSucceeded, outputs, "")
+		return
+	}
+	errText := ev.res.Err.Error()
+	if ev.cause != nil && !errors.Is(ev.cause, context.Canceled) {
+		errText = ev.cause.Error()
+	}
+	if errors.Is(ev.cause, errCancelled) {
+		r.endTask(t, model.TaskCancelled, nil, "cancelled")
+		return
+	}
+	r.failOrRetry(t, errText)
+}
+
+// failOrRetry fails a task, or schedules its next attempt when it has
+// retries left and the run is still going.
+func (r *runner) failOrRetry(t *model.TaskRun, errText string) {
+	task := r.comp.Task(t.TaskID)
+	if t.Attempt <= task.Retries && r.halt == running {
+		delete(r.inflight, t.TaskID)
+		t.Status, t.Error = model.TaskPending, errText
+		r.log(t.TaskID, "attempt %d failed: %s; retrying in %s", t.Attempt, errText, task.RetryDelay)
+		r.saveTask(t)
+		r.holds[t.TaskID] = true
+		id := t.TaskID
+		time.AfterFunc(task.RetryDelay, func() { r.send(evWake{task: id, retry: true}) })
+		return
+	}
+	r.endTask(t, model.TaskFailed, nil, errText)
+}
+
+// mergeContext adds keys a task set to the run's shared context.
+func (r *runner) mergeContext(set map[string]string) error {
+	for k, v := range set {
+		if other, clash := composition.ContextConflict(r.run.Context, k); clash {
+			return fmt.Errorf("context key %q clashes with %q already in the context: a key cannot be both a value and a prefix of another key", k, other)
+		}
+		r.run.Context[k] = v
+	}
+	return nil
+}
+
+func (r *runner) wake(ev evWake) {
+	if ev.retry {
+		delete(r.holds, ev.task)
+		return
+	}
+	in := r.inflight[ev.task]
+	if in == nil {
+		return
+	}
+	t := r.tasks[ev.task]
+	if ev.err != nil {
+		r.endTask(t, model.TaskFailed, nil, ev.err.Error())
+		return
+	}
+	r.endTask(t, model.TaskSucceeded, ev.outputs, "")
+}
+
+// save commits the run row.
+func (r *runner) save(tasks ...*model.TaskRun) {
+	r.refreshStatus()
+	if err := r.e.store.SaveState(context.Background(), r.run, tasks...); err != nil {
+		r.e.log.Error("could not record a run's state", "run", r.run.ID, "err", err)
+	}
+}
+
+// saveTask commits a task's state with the run row and tells subscribers.
+func (r *runner) saveTask(t *model.TaskRun) {
+	before := r.run.Status
+	r.save(t)
+	r.e.publishTask(r.run.Composition, t)
+	if r.run.Status != before {
+		r.e.publishRun(r.run)
+	}
+}
+
+// refreshStatus sets the run running or waiting from its tasks: waiting
+// when approvals are all that is going on.
+func (r *runner) refreshStatus() {
+	if r.run.Status.Done() || r.run.Status == model.RunQueued {
+		return
+	}
+	waiting, other := false, false
+	for _, in := range r.inflight {
+		if in.kind == "approval" {
+			waiting = true
+		} else {
+			other = true
+		}
+	}
+	if waiting && !other && len(r.holds) == 0 {
+		r.run.Status = model.RunWaiting
+	} else {
+		r.run.Status = model.RunRunning
+	}
+}

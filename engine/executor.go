@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"baton/plugin"
+)
+
+// Executor runs work tasks. The local executor runs them inside the
+// server; agents run them on other machines. A run's work tasks all go to
+// the executor that holds its workspace.
+type Executor interface {
+	// Name identifies the executor; the local one is "local".
+	Name() string
+	// WorkspacePath turns a workspace key ("<composition>/<n>") into the
+	// directory tasks run in on that executor.
+	WorkspacePath(key string) string
+	// PrepareWorkspace makes sure the directory exists, emptied when clean.
+	PrepareWorkspace(ctx context.Context, key string, clean bool) error
+	// Execute runs one job. It waits for a free slot, calls started (the
+	// engine records the task as running), and only if started succeeds
+	// runs the job; it returns when the job has ended or ctx is done.
+	Execute(ctx context.Context, job plugin.Job, started func() error, sink plugin.Sink) plugin.Result
+}
+
+// Local runs work tasks in this process with a fixed number of slots,
+// each task in its run's workspace under Root.
+type Local struct {
+	reg   *plugin.Registry
+	root  string
+	slots chan struct{}
+	// Leftovers, when set, records the process group of each running task
+	// so that after a crash the next start kills what is still running
+	// before it retries those tasks.
+	Leftovers *plugin.Leftovers
+}
+
+var _ Executor = (*Local)(nil)
+
+// NewLocal returns a local executor with the given number of slots (at
+// least 1) and workspaces under root.
+func NewLocal(reg *plugin.Registry, root string, slots int) *Local {
+	return &Local{reg: reg, root: root, slots: make(chan struct{}, max(slots, 1))}
+}
+
+// Name is "local".
+func (l *Local) Name() string { return "local" }
+
+// WorkspacePath returns root/key.
+func (l *Local) WorkspacePath(key string) string {
+	return filepath.Join(l.root, filepath.FromSlash(key))
+}
+
+// PrepareWorkspace creates the workspace directory, emptying it first when clean.
+func (l *Local) PrepareWorkspace(_ context.Context, key string, clean bool) error {
+	dir := l.WorkspacePath(key)
+	if clean {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("clean workspace %s: %w", dir, err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create workspace %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Execute runs job through the plugin registry once a slot is free.
+func (l *Local) Execute(ctx context.Context, job plugin.Job, started func() error, sink plugin.Sink) plugin.Result {
+	select {
+	case l.slots <- struct{}{}:
+	case <-ctx.Done():
+		return plugin.Result{Err: context.Cause(ctx)}
+	}
+	defer func() { <-l.slots }()
+	if err := started(); err != nil {
+		return plugin.Result{Err: err}
+	}
+	if l.Leftovers != nil {
+		key := fmt.Sprintf("run%d-%s-%d", job.RunID, job.TaskID, job.Attempt)
+		job.OnStart = func(pid int) { l.Leftovers.Record(key, pid) }
+		defer l.Leftovers.Forget(key)
+	}
+	return l.reg.Run(ctx, job, sink)
+}
+
+// KillLeftovers kills the processes of tasks a crashed predecessor left
+// running; the engine calls it before it resumes runs.
+func (l *Local) KillLeftovers() ([]string, error) {
+	if l.Leftovers == nil {
+		return nil, nil
+	}
+	return l.Leftovers.KillAll()
+}
+
+// workspaces hands out workspace keys so that two active runs of one
+// composition on one executor never share a directory, while a finished
+// run's directory is reused by the next (a warm cache).
+type workspaces struct {
+	mu     sync.Mutex
+	leased map[string]int64 // executor + "\x00" + key -> run id
+}
+
+func newWorkspaces() *workspaces { return &workspaces{leased: map[string]int64{}} }
+
+// lease returns the lowest free key "<composition>/<n>" on the executor.
+func (w *workspaces) lease(executor, composition string, runID int64) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for n := 0; ; n++ {
+		key := composition + "/" + strconv.Itoa(n)
+		if _, taken := w.leased[executor+"\x00"+key]; !taken {
+			w.leased[executor+"\x00"+key] = runID
+			return key
+		}
+	}
+}
+
+// hold records a lease read back from storage after a restart.
+func (w *workspaces) hold(executor, key string, runID int64) {
+	w.mu.Lock()
+	w.leased[executor+"\x00"+key] = runID
+	w.mu.Unlock()
+}
+
+// release frees a key if runID holds it.
+func (w *workspaces) release(executor, key string, runID int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.leased[executor+"\x00"+key] == runID {
+		delete(w.leased, executor+"\x00"+key)
+	}
+}

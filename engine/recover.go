@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"baton/model"
+)
+
+// resume picks a run up after a restart, task by task: work that was
+// running here died with the old process, so it fails as interrupted (and
+// is retried when it has retries left); composition tasks find their child
+// run again; sleeps and waits start over from their recorded start;
+// approvals go on waiting.
+func (r *runner) resume() {
+	r.log("", "server restarted: run %d resumed", r.run.ID)
+	for _, t := range r.order {
+		task := r.comp.Task(t.TaskID)
+		switch {
+		case t.Status == model.TaskWaiting && task.Type == "approval":
+			r.inflight[t.TaskID] = &inflight{kind: "approval", attempt: t.Attempt}
+		case t.Status != model.TaskRunning:
+		case task.Type == "composition":
+			r.resumeChild(t)
+		case task.Type == "sleep" || task.Type == "wait":
+			fields, _, err := resolveFields(r.e.cat, task, r.env())
+			if err != nil {
+				r.endTask(t, model.TaskFailed, nil, err.Error())
+				continue
+			}
+			r.inflight[t.TaskID] = &inflight{kind: task.Type, attempt: t.Attempt}
+			if task.Type == "sleep" {
+				r.sleep(t, fields)
+			} else {
+				r.wait(t, fields)
+			}
+		default:
+			r.log(t.TaskID, "attempt %d was interrupted by server restart", t.Attempt)
+			r.failOrRetry(t, "interrupted by server restart")
+		}
+	}
+	r.save()
+	r.e.publishRun(r.run)
+}
+
+// resumeChild re-attaches a composition task to the run it started, or
+// starts it when the process died before the child was stored.
+func (r *runner) resumeChild(t *model.TaskRun) {
+	in := &inflight{kind: "composition", attempt: t.Attempt}
+	r.inflight[t.TaskID] = in
+	if t.ChildRunID == 0 {
+		fields, _, err := resolveFields(r.e.cat, r.comp.Task(t.TaskID), r.env())
+		if err != nil {
+			r.endTask(t, model.TaskFailed, nil, err.Error())
+			return
+		}
+		r.startChild(t, fields)
+		return
+	}
+	in.child = t.ChildRunID
+	child, err := r.e.store.GetRun(r.ctx, t.ChildRunID)
+	if err != nil {
+		r.endTask(t, model.TaskFailed, nil, "its run is gone: "+err.Error())
+		return
+	}
+	if child.Status.Done() {
+		r.childEnded(evChild{task: t.TaskID, child: child})
+	}
+}

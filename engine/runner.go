@@ -1,0 +1,421 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"baton/composition"
+	"baton/model"
+	"baton/plugin"
+)
+
+// runner drives one active run. It is the only goroutine that changes the
+// run's state: task goroutines, approvals, cancels and child runs talk to
+// it through events, and it commits every transition before acting on it.
+type runner struct {
+	e      *Engine
+	run    *model.Run
+	comp   *composition.Composition
+	exec   Executor
+	fresh  bool // false when resumed after a restart
+	tasks  map[string]*model.TaskRun
+	order  []*model.TaskRun
+	events chan any
+	done   chan struct{} // closed when the loop has exited
+
+	ctx    context.Context // ends with the engine
+	cancel context.CancelFunc
+
+	inflight map[string]*inflight // started and not yet finished
+	holds    map[string]bool      // tasks waiting out their retry delay
+	halt     haltKind
+	haltErr  string
+	shutdown bool
+	deadline <-chan time.Time // the run's timeout
+}
+
+type haltKind int
+
+const (
+	running haltKind = iota
+	haltFailed
+	haltCancelled
+)
+
+// inflight is a task that has started and not ended.
+type inflight struct {
+	kind    string // "work", "approval", "composition", "wait", "sleep"
+	attempt int
+	child   int64
+	cancel  context.CancelCauseFunc
+}
+
+// Causes given to a task's context when it is stopped.
+var (
+	errCancelled = errors.New("cancelled")
+	errShutdown  = errors.New("interrupted by server shutdown")
+	errRunGone   = errors.New("the run has already ended")
+)
+
+func newRunner(e *Engine, r *model.Run, comp *composition.Composition, tasks []*model.TaskRun, fresh bool) *runner {
+	ctx, cancel := context.WithCancel(e.ctx)
+	rn := &runner{e: e, run: r, comp: comp, exec: e.local, fresh: fresh, tasks: map[string]*model.TaskRun{}, order: tasks,
+		events: make(chan any, 64), done: make(chan struct{}), ctx: ctx, cancel: cancel,
+		inflight: map[string]*inflight{}, holds: map[string]bool{}}
+	for _, t := range tasks {
+		rn.tasks[t.TaskID] = t
+	}
+	if rn.run.Context == nil {
+		rn.run.Context = map[string]string{}
+	}
+	return rn
+}
+
+// send delivers an event to the runner; it reports false when the run
+// has already ended.
+func (r *runner) send(ev any) bool {
+	select {
+	case r.events <- ev:
+		return true
+	case <-r.done:
+		return false
+	}
+}
+
+func (r *runner) loop() {
+	defer r.e.wg.Done()
+	var follow []model.NewRun
+	defer func() {
+		close(r.done)
+		r.cancel()
+		r.e.runnerDone(r, follow)
+	}()
+	if r.fresh {
+		r.begin()
+	} else {
+		r.resume()
+	}
+	if r.comp.Timeout > 0 {
+		t := time.NewTimer(time.Until(r.run.StartedAt.Add(r.comp.Timeout)))
+		defer t.Stop()
+		r.deadline = t.C
+	}
+	for {
+		if !r.shutdown {
+			for r.step() {
+			}
+		}
+		if r.over() {
+			follow = r.finish()
+			return
+		}
+		if r.shutdown && !r.workInflight() {
+			return
+		}
+		select {
+		case ev := <-r.events:
+			r.handle(ev)
+		case <-r.deadline:
+			r.deadline = nil
+			r.stop(haltFailed, true, fmt.Sprintf("run timed out after %s", r.comp.Timeout))
+		}
+	}
+}
+
+// begin places a fresh run on its executor and marks it running.
+func (r *runner) begin() {
+	key := r.e.ws.lease(r.exec.Name(), r.run.Composition, r.run.ID)
+	r.run.Agent, r.run.Workspace = r.exec.Name(), key
+	r.run.Status, r.run.StartedAt, r.run.QueueReason = model.RunRunning, time.Now(), ""
+	dir := r.exec.WorkspacePath(key)
+	r.run.Context["workdir"] = dir
+	if err := r.exec.PrepareWorkspace(r.ctx, key, r.comp.Workspace.Clean); err != nil {
+		r.halt, r.haltErr = haltFailed, err.Error()
+	}
+	r.save()
+	r.e.publishRun(r.run)
+	r.log("", "run %d of %s started on %s in %s", r.run.ID, r.run.Composition, r.exec.Name(), dir)
+}
+
+// step starts or skips every task that can move; it reports whether
+// anything changed, so the caller repeats until nothing does.
+func (r *runner) step() bool {
+	changed := false
+	for _, t := range r.order {
+		if t.Status != model.TaskPending || r.inflight[t.TaskID] != nil || r.holds[t.TaskID] {
+			continue
+		}
+		if r.halt != running {
+			t.Status, t.FinishedAt = model.TaskSkipped, time.Now()
+			r.saveTask(t)
+			changed = true
+			continue
+		}
+		if !r.ready(t) {
+			continue
+		}
+		r.start(t)
+		changed = true
+	}
+	return changed
+}
+
+// ready reports whether every task t needs has ended.
+func (r *runner) ready(t *model.TaskRun) bool {
+	for _, id := range r.comp.Task(t.TaskID).Needs {
+		if !r.tasks[id].Status.Done() {
+			return false
+		}
+	}
+	return true
+}
+
+// over reports whether the run has nothing left to do.
+func (r *runner) over() bool {
+	if len(r.inflight) > 0 || len(r.holds) > 0 {
+		return false
+	}
+	for _, t := range r.order {
+		if !t.Status.Done() {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *runner) workInflight() bool {
+	for _, in := range r.inflight {
+		if in.kind == "work" {
+			return true
+		}
+	}
+	return false
+}
+
+// start evaluates a ready task's `if` and hands it to its handler.
+func (r *runner) start(t *model.TaskRun) {
+	task := r.comp.Task(t.TaskID)
+	if task.If != "" {
+		v, err := composition.Resolve(task.If, r.env())
+		if err != nil {
+			r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("if: %v", err))
+			return
+		}
+		if !composition.Truthy(v) {
+			t.Status, t.FinishedAt = model.TaskSkipped, time.Now()
+			r.log(t.TaskID, "skipped: `if` is false")
+			r.saveTask(t)
+			return
+		}
+	}
+	tt, ok := r.e.cat.Lookup(task.Type)
+	if !ok {
+		r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("unknown task type %q (is its plugin installed on the server?)", task.Type))
+		return
+	}
+	if tt.Control {
+		r.startControl(t, task)
+		return
+	}
+	r.startWork(t, task)
+}
+
+// startWork resolves a work task's fields and runs it on the executor.
+func (r *runner) startWork(t *model.TaskRun, task *composition.Task) {
+	env := r.env()
+	fields, secrets, err := resolveFields(r.e.cat, task, env)
+	if err == nil {
+		var taskEnv map[string]string
+		if taskEnv, err = resolveEnv(task.Env, env); err == nil {
+			r.dispatch(t, task, fields, taskEnv, secrets)
+			return
+		}
+	}
+	r.endTask(t, model.TaskFailed, nil, err.Error())
+}
+
+func (r *runner) dispatch(t *model.TaskRun, task *composition.Task, fields map[string]any, env map[string]string, secrets []string) {
+	attempt := t.Attempt + 1
+	job := plugin.Job{
+		RunID: r.run.ID, Composition: r.run.Composition, TaskID: t.TaskID, Attempt: attempt, Type: task.Type,
+		Fields: fields, Env: env, Context: maps.Clone(r.run.Context), Workdir: r.exec.WorkspacePath(r.run.Workspace), Secrets: secrets,
+	}
+	ctx, cancel := context.WithCancelCause(r.ctx)
+	r.inflight[t.TaskID] = &inflight{kind: "work", attempt: attempt, cancel: cancel}
+	id := t.TaskID
+	started := func() error {
+		reply := make(chan error, 1)
+		if !r.send(evStarted{task: id, attempt: attempt, reply: reply}) {
+			return errRunGone
+		}
+		if err := <-reply; err != nil {
+			return err
+		}
+		if task.Timeout > 0 {
+			time.AfterFunc(task.Timeout, func() { cancel(fmt.Errorf("timed out after %s", task.Timeout)) })
+		}
+		return nil
+	}
+	sink := func(stream plugin.Stream, at time.Time, text string) {
+		r.e.logs.Write(r.run.ID, model.LogLine{TaskID: id, Stream: model.Stream(stream), Time: at, Text: text})
+	}
+	go func() {
+		res := r.exec.Execute(ctx, job, started, sink)
+		cause := context.Cause(ctx)
+		cancel(nil)
+		r.send(evResult{task: id, attempt: attempt, res: res, cause: cause})
+	}()
+}
+
+// endTask records the end of a task and what it means for the run.
+func (r *runner) endTask(t *model.TaskRun, status model.TaskStatus, outputs map[string]any, errText string) {
+	delete(r.inflight, t.TaskID)
+	t.Status, t.Outputs, t.Error, t.FinishedAt = status, outputs, errText, time.Now()
+	if t.StartedAt.IsZero() {
+		t.StartedAt = t.FinishedAt
+	}
+	if t.Attempt == 0 {
+		t.Attempt = 1
+	}
+	switch status {
+	case model.TaskFailed:
+		r.log(t.TaskID, "failed: %s", errText)
+		if !r.comp.Task(t.TaskID).ContinueOnError {
+			r.stop(haltFailed, false, fmt.Sprintf("task %s failed: %s", t.TaskID, errText))
+		}
+	case model.TaskCancelled:
+		r.log(t.TaskID, "cancelled")
+	}
+	r.saveTask(t)
+}
+
+// stop halts the run. After a task failure (hard false) tasks not yet
+// started are skipped and running work finishes; on cancel or timeout
+// (hard) running work and child runs are stopped too. Approvals, waits and
+// sleeps end at once either way. A cancel overrides an earlier failure.
+func (r *runner) stop(kind haltKind, hard bool, msg string) {
+	if r.halt == haltCancelled {
+		return
+	}
+	if r.halt == running || kind == haltCancelled {
+		r.halt, r.haltErr = kind, msg
+	}
+	for id, in := range r.inflight {
+		switch in.kind {
+		case "work", "composition":
+			if hard {
+				r.abort(in)
+			}
+		default:
+			if in.cancel != nil {
+				in.cancel(errCancelled)
+			}
+			r.endTask(r.tasks[id], model.TaskCancelled, nil, "the run "+statusWord(r.halt))
+		}
+	}
+}
+
+func statusWord(k haltKind) string {
+	if k == haltCancelled {
+		return "was cancelled"
+	}
+	return "failed"
+}
+
+// abort stops a running work task or the child run of a composition task.
+func (r *runner) abort(in *inflight) {
+	if in.kind == "work" {
+		in.cancel(errCancelled)
+		return
+	}
+	if in.child != 0 {
+		go r.e.Cancel(context.Background(), in.child, fmt.Sprintf("parent run %d", r.run.ID))
+	}
+}
+
+// finish records the run's end and prepares the runs it starts.
+func (r *runner) finish() []model.NewRun {
+	now := time.Now()
+	switch r.halt {
+	case haltCancelled:
+		r.run.Status = model.RunCancelled
+	case haltFailed:
+		r.run.Status = model.RunFailed
+	default:
+		r.run.Status = model.RunSucceeded
+	}
+	r.run.Error, r.run.FinishedAt = r.haltErr, now
+	r.run.Outputs = r.outputs()
+	var follow []model.NewRun
+	if r.run.Status == model.RunFailed && r.comp.OnFailure != nil {
+		if nr, err := r.onFailure(); err != nil {
+			r.log("", "on_failure: could not start %s: %v", r.comp.OnFailure.Composition, err)
+		} else {
+			follow = append(follow, nr)
+		}
+	}
+	r.log("", "run %s in %s", r.run.Status, now.Sub(r.run.StartedAt).Round(time.Millisecond))
+	r.e.logs.Sync()
+	if err := r.e.store.FinishRun(context.Background(), r.run, nil, follow); err != nil {
+		r.e.log.Error("could not record the end of a run", "run", r.run.ID, "err", err)
+	}
+	r.e.publishRun(r.run)
+	return follow
+}
+
+// onFailure prepares the run of the composition's on_failure call.
+func (r *runner) onFailure() (model.NewRun, error) {
+	call := r.comp.OnFailure
+	params, err := composition.Resolve(anyMap(call.Params), r.env())
+	if err != nil {
+		return model.NewRun{}, err
+	}
+	p, _ := params.(map[string]any)
+	return r.e.prepare(r.ctx, RunRequest{Composition: call.Composition, Params: p, Trigger: fmt.Sprintf("on_failure of run %d", r.run.ID)})
+}
+
+// outputs computes the run's outputs: the composition's `outputs:` when
+// given, else the outputs of its succeeded tasks merged in task order.
+func (r *runner) outputs() map[string]any {
+	if len(r.comp.Outputs) > 0 {
+		v, err := composition.Resolve(anyMap(r.comp.Outputs), r.env())
+		if err != nil {
+			r.log("", "outputs: %v", err)
+			return nil
+		}
+		m, _ := v.(map[string]any)
+		return m
+	}
+	out := map[string]any{}
+	for _, t := range r.order {
+		if t.Status == model.TaskSucceeded {
+			maps.Copy(out, t.Outputs)
+		}
+	}
+	return out
+}
+
+// env is what expressions see now.
+func (r *runner) env() map[string]any {
+	states := make(map[string]composition.TaskState, len(r.order))
+	for _, t := range r.order {
+		states[t.TaskID] = composition.TaskState{Status: string(t.Status), Outputs: t.Outputs}
+	}
+	return composition.NewEnv(r.run.Params, states, r.run.Context,
+		composition.RunInfo{ID: r.run.ID, Composition: r.run.Composition, Status: string(r.run.Status), Error: r.haltErr})
+}
+
+func anyMap[V any](m map[string]V) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (r *runner) log(taskID, format string, args ...any) {
+	r.e.systemLog(r.run.ID, taskID, format, args...)
+}
