@@ -1,0 +1,112 @@
+package handlers
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"baton/model"
+)
+
+// maxCompositionBytes limits a composition's source.
+const maxCompositionBytes = 1 << 20
+
+func (h *Handler) apiTaskTypes(w http.ResponseWriter, r *http.Request) {
+	types := h.engine.Catalog().TaskTypes()
+	out := make([]taskTypeJSON, len(types))
+	for i, t := range types {
+		out[i] = toTaskTypeJSON(t)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"task_types": out})
+}
+
+func (h *Handler) apiCompositionList(w http.ResponseWriter, r *http.Request) {
+	versions, err := h.store.ListCompositions(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]compositionJSON, 0, len(versions))
+	for _, v := range versions {
+		c, err := h.engine.CompositionVersion(r.Context(), v.Name, v.Version)
+		j := toCompositionJSON(v, c)
+		if err != nil {
+			j.Invalid = err.Error()
+		}
+		out = append(out, j)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"compositions": out})
+}
+
+func (h *Handler) apiCompositionGet(w http.ResponseWriter, r *http.Request) {
+	v, err := h.store.GetComposition(r.Context(), r.PathValue("name"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("format") == "yaml" {
+		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+		io.WriteString(w, v.Source)
+		return
+	}
+	c, err := h.engine.CompositionVersion(r.Context(), v.Name, v.Version)
+	j := toCompositionJSON(v, c)
+	if err != nil {
+		j.Invalid = err.Error()
+	}
+	writeJSON(w, http.StatusOK, struct {
+		compositionJSON
+		Source string `json:"source"`
+	}{j, v.Source})
+}
+
+func (h *Handler) apiCompositionPut(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	src, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCompositionBytes))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	_, err = h.store.GetComposition(r.Context(), name)
+	existed := err == nil
+	if err != nil && !errors.Is(err, model.ErrNotFound) {
+		h.fail(w, r, err)
+		return
+	}
+	message := r.URL.Query().Get("message")
+	if message == "" {
+		message = r.Header.Get("X-Baton-Message")
+	}
+	v, _, err := h.engine.SaveComposition(r.Context(), name, src, "api", message)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	c, _ := h.engine.CompositionVersion(r.Context(), v.Name, v.Version)
+	status := http.StatusOK
+	if !existed {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, toCompositionJSON(v, c))
+}
+
+func (h *Handler) apiCompositionDelete(w http.ResponseWriter, r *http.Request) {
+	if err := h.store.DeleteComposition(r.Context(), r.PathValue("name")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) apiCompositionVersions(w http.ResponseWriter, r *http.Request) {
+	versions, err := h.store.ListCompositionVersions(r.Context(), r.PathValue("name"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]compositionJSON, len(versions))
+	for i, v := range versions {
+		out[i] = toCompositionJSON(v, nil)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"versions": out})
+}

@@ -1,0 +1,210 @@
+package handlers
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"baton/engine"
+	"baton/model"
+	"baton/storage"
+)
+
+// maxRequestBytes limits JSON request bodies.
+const maxRequestBytes = 1 << 20
+
+// decodeBody reads an optional JSON body into v; an empty body leaves v as is.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBytes))
+	if err != nil {
+		return err
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &badInput{fmt.Sprintf("request body is not valid JSON for this endpoint: %v", err)}
+	}
+	return nil
+}
+
+// badInput is a client mistake that fail answers with 400.
+type badInput struct{ msg string }
+
+func (e *badInput) Error() string { return e.msg }
+
+// runID reads the {id} path value.
+func runID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &badInput{fmt.Sprintf("run id %q is not a positive number", r.PathValue("id"))}
+	}
+	return id, nil
+}
+
+func (h *Handler) apiRunStart(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Params map[string]any `json:"params"`
+	}
+	if err := decodeBody(w, r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	run, err := h.engine.StartRun(r.Context(), engine.RunRequest{Composition: r.PathValue("name"), Params: req.Params, Trigger: "api"})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/runs/%d", run.ID))
+	writeJSON(w, http.StatusCreated, toRunJSON(run, time.Now()))
+}
+
+func (h *Handler) apiRunList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := storage.RunFilter{Composition: q.Get("composition")}
+	for _, s := range strings.Split(q.Get("status"), ",") {
+		if s == "" {
+			continue
+		}
+		st := model.RunStatus(s)
+		if !st.Valid() {
+			badRequest(w, fmt.Sprintf("status %q is not a run status; use one of %v", s, model.RunStatuses))
+			return
+		}
+		f.Statuses = append(f.Statuses, st)
+	}
+	var err error
+	if f.Limit, err = intParam(q.Get("limit"), 50, 1000); err != nil {
+		badRequest(w, "limit: "+err.Error())
+		return
+	}
+	before, err := intParam(q.Get("before"), 0, 1<<62)
+	if err != nil {
+		badRequest(w, "before: "+err.Error())
+		return
+	}
+	f.BeforeID = int64(before)
+	runs, err := h.store.ListRuns(r.Context(), f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	now := time.Now()
+	out := make([]runJSON, len(runs))
+	for i, run := range runs {
+		out[i] = toRunJSON(run, now)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
+}
+
+// intParam parses an optional non-negative query value, capped at max.
+func intParam(s string, def, max int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a non-negative whole number", s)
+	}
+	return min(n, max), nil
+}
+
+func (h *Handler) apiRunGet(w http.ResponseWriter, r *http.Request) {
+	id, err := runID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	j, err := h.runDetail(r, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+// runDetail reads a run with its tasks and log size.
+func (h *Handler) runDetail(r *http.Request, id int64) (runJSON, error) {
+	run, err := h.store.GetRun(r.Context(), id)
+	if err != nil {
+		return runJSON{}, err
+	}
+	tasks, err := h.store.GetTasks(r.Context(), id)
+	if err != nil {
+		return runJSON{}, err
+	}
+	n, err := h.store.LogCount(r.Context(), id)
+	if err != nil {
+		return runJSON{}, err
+	}
+	types := map[string]string{}
+	if c, err := h.engine.CompositionVersion(r.Context(), run.Composition, run.Version); err == nil {
+		for _, t := range c.Tasks {
+			types[t.ID] = t.Type
+		}
+	}
+	now := time.Now()
+	j := toRunJSON(run, now)
+	j.LogLines = &n
+	for _, t := range tasks {
+		j.Tasks = append(j.Tasks, toTaskJSON(t, types[t.TaskID], now))
+	}
+	return j, nil
+}
+
+func (h *Handler) apiRunCancel(w http.ResponseWriter, r *http.Request) {
+	id, err := runID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.engine.Cancel(r.Context(), id, "api"); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	j, err := h.runDetail(r, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, j)
+}
+
+func (h *Handler) apiTaskApprove(w http.ResponseWriter, r *http.Request) {
+	h.decide(w, r, model.Approved)
+}
+
+func (h *Handler) apiTaskReject(w http.ResponseWriter, r *http.Request) {
+	h.decide(w, r, model.Rejected)
+}
+
+func (h *Handler) decide(w http.ResponseWriter, r *http.Request, d model.Decision) {
+	id, err := runID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var req struct {
+		Comment string `json:"comment"`
+	}
+	if err := decodeBody(w, r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.engine.Decide(r.Context(), id, r.PathValue("task"), d, "api", req.Comment); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	j, err := h.runDetail(r, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}

@@ -1,0 +1,260 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"baton/engine"
+	"baton/plugin"
+	"baton/storage"
+)
+
+type apiHarness struct {
+	t   *testing.T
+	srv *httptest.Server
+	eng *engine.Engine
+	h   *Handler
+}
+
+func newAPI(t *testing.T) *apiHarness {
+	t.Helper()
+	store := storage.NewTestStore(t)
+	reg := plugin.NewRegistry()
+	eng := engine.New(engine.Config{Store: store, Catalog: reg, Local: engine.NewLocal(reg, filepath.Join(t.TempDir(), "ws"), 2)})
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{engine: eng, store: store, log: testLogger(t), version: "test"}
+	srv := httptest.NewServer(New(Config{Engine: eng, Store: store, Logger: testLogger(t), Version: "test"}))
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		eng.Shutdown(ctx)
+	})
+	return &apiHarness{t: t, srv: srv, eng: eng, h: h}
+}
+
+// do sends a request and decodes a JSON answer into out (when not nil).
+func (a *apiHarness) do(method, path, body string, wantStatus int, out any) {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != wantStatus {
+		a.t.Fatalf("%s %s: status %d, want %d; body %s", method, path, resp.StatusCode, wantStatus, b)
+	}
+	if out != nil {
+		if s, ok := out.(*string); ok {
+			*s = string(b)
+			return
+		}
+		if err := json.Unmarshal(b, out); err != nil {
+			a.t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+}
+
+const helloYAML = `name: hello
+params:
+  who: {type: string, default: world}
+tasks:
+  - id: greet
+    run: echo "hello ${{ params.who }}"; echo "said=hello" >> "$BATON_OUTPUT"
+  - id: approve
+    type: approval
+    with: {message: "Ship it?"}
+`
+
+func TestCompositionCRUD(t *testing.T) {
+	a := newAPI(t)
+	var c compositionJSON
+	a.do("PUT", "/api/v1/compositions/hello", helloYAML, http.StatusCreated, &c)
+	if c.Name != "hello" || c.Version != 1 || len(c.Tasks) != 2 {
+		t.Fatalf("created %+v", c)
+	}
+	a.do("PUT", "/api/v1/compositions/hello?message=again", helloYAML, http.StatusOK, &c)
+	if c.Version != 1 {
+		t.Errorf("unchanged source made version %d", c.Version)
+	}
+	a.do("PUT", "/api/v1/compositions/hello?message=more", helloYAML+"description: more\n", http.StatusOK, &c)
+	if c.Version != 2 || c.Message != "more" {
+		t.Errorf("update: %+v", c)
+	}
+	var src string
+	a.do("GET", "/api/v1/compositions/hello?format=yaml", "", http.StatusOK, &src)
+	if !strings.HasSuffix(src, "description: more\n") {
+		t.Errorf("yaml source = %q", src)
+	}
+	var list struct{ Compositions []compositionJSON }
+	a.do("GET", "/api/v1/compositions", "", http.StatusOK, &list)
+	if len(list.Compositions) != 1 {
+		t.Errorf("list = %+v", list)
+	}
+	var versions struct{ Versions []compositionJSON }
+	a.do("GET", "/api/v1/compositions/hello/versions", "", http.StatusOK, &versions)
+	if len(versions.Versions) != 2 || versions.Versions[0].Version != 2 {
+		t.Errorf("versions = %+v", versions)
+	}
+	a.do("DELETE", "/api/v1/compositions/hello", "", http.StatusNoContent, nil)
+	a.do("GET", "/api/v1/compositions/hello", "", http.StatusNotFound, nil)
+}
+
+func TestCompositionPutRejectsInvalid(t *testing.T) {
+	a := newAPI(t)
+	a.do("PUT", "/api/v1/compositions/hello", helloYAML, http.StatusCreated, nil)
+	var e apiError
+	bad := "name: hello\ntasks:\n  - id: a\n    type: shel\n  - id: a\n    run: x\n    timout: 5s\n"
+	a.do("PUT", "/api/v1/compositions/hello", bad, http.StatusUnprocessableEntity, &e)
+	if len(e.Details) < 3 {
+		t.Fatalf("want every problem, got %+v", e)
+	}
+	for _, d := range e.Details {
+		if d.Line == 0 || d.Message == "" {
+			t.Errorf("problem without a position: %+v", d)
+		}
+	}
+	var src string
+	a.do("GET", "/api/v1/compositions/hello?format=yaml", "", http.StatusOK, &src)
+	if src != helloYAML {
+		t.Errorf("a rejected PUT changed the stored composition")
+	}
+	a.do("PUT", "/api/v1/compositions/other", helloYAML, http.StatusUnprocessableEntity, &e)
+	if !strings.Contains(e.Details[0].Message, "does not match") {
+		t.Errorf("name mismatch: %+v", e)
+	}
+	a.do("PUT", "/api/v1/compositions/big", strings.Repeat("#", maxCompositionBytes+1), http.StatusRequestEntityTooLarge, &e)
+}
+
+func TestRunLifecycleOverAPI(t *testing.T) {
+	a := newAPI(t)
+	a.do("PUT", "/api/v1/compositions/hello", helloYAML, http.StatusCreated, nil)
+	var e apiError
+	a.do("POST", "/api/v1/compositions/hello/runs", `{"params": {"who": 3, "extra": true}}`, http.StatusUnprocessableEntity, &e)
+	if len(e.Details) != 1 || e.Details[0].Field != "extra" {
+		t.Errorf("params error = %+v", e)
+	}
+	a.do("POST", "/api/v1/compositions/nope/runs", ``, http.StatusNotFound, &e)
+	a.do("POST", "/api/v1/compositions/hello/runs", `{"parms": {}}`, http.StatusBadRequest, &e)
+
+	var run runJSON
+	a.do("POST", "/api/v1/compositions/hello/runs", `{"params": {"who": "api"}}`, http.StatusCreated, &run)
+	path := fmt.Sprintf("/api/v1/runs/%d", run.ID)
+	deadline := time.Now().Add(10 * time.Second)
+	for run.Status != "waiting" {
+		if time.Now().After(deadline) {
+			t.Fatalf("run never waited for approval: %+v", run)
+		}
+		time.Sleep(10 * time.Millisecond)
+		a.do("GET", path, "", http.StatusOK, &run)
+	}
+	var page struct {
+		Lines []logLineJSON
+		Next  int64
+		Done  bool
+	}
+	a.do("GET", path+"/log?task=greet", "", http.StatusOK, &page)
+	if len(page.Lines) != 1 || page.Lines[0].Text != "hello api" || page.Lines[0].Stream != "stdout" {
+		t.Fatalf("log = %+v", page)
+	}
+	a.do("POST", path+"/tasks/greet/approve", `{}`, http.StatusConflict, &e)
+	a.do("POST", path+"/tasks/nope/approve", `{}`, http.StatusNotFound, &e)
+
+	// A follower waiting for new lines wakes when the approval lands.
+	got := make(chan int, 1)
+	go func() {
+		var p struct{ Lines []logLineJSON }
+		a.do("GET", fmt.Sprintf("%s/log?after=%d&wait=20s", path, page.Next), "", http.StatusOK, &p)
+		got <- len(p.Lines)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	a.do("POST", path+"/tasks/approve/approve", `{"comment": "go"}`, http.StatusOK, &run)
+	select {
+	case n := <-got:
+		if n == 0 {
+			t.Errorf("long poll returned no lines")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("long poll did not wake")
+	}
+	for !strings.Contains("succeeded failed", run.Status) || run.Status == "" {
+		time.Sleep(10 * time.Millisecond)
+		a.do("GET", path, "", http.StatusOK, &run)
+	}
+	if run.Status != "succeeded" || run.Outputs["said"] != "hello" || run.Tasks[1].Approval.Comment != "go" {
+		t.Fatalf("final run = %+v", run)
+	}
+	a.do("POST", path+"/cancel", ``, http.StatusConflict, &e)
+	var text string
+	a.do("GET", path+"/log?format=text", "", http.StatusOK, &text)
+	if !strings.Contains(text, "greet | hello api") {
+		t.Errorf("text log = %q", text)
+	}
+	var runs struct{ Runs []runJSON }
+	a.do("GET", "/api/v1/runs?composition=hello&status=succeeded", "", http.StatusOK, &runs)
+	if len(runs.Runs) != 1 {
+		t.Errorf("runs = %+v", runs)
+	}
+	a.do("GET", "/api/v1/runs?status=bogus", "", http.StatusBadRequest, &e)
+	a.do("GET", "/api/v1/runs/abc", "", http.StatusBadRequest, &e)
+	a.do("GET", "/api/v1/runs/999", "", http.StatusNotFound, &e)
+}
+
+// TestOpenAPIMatchesRoutes checks the OpenAPI document against the route
+// table in both directions.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(openapiDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if method == "parameters" {
+				continue
+			}
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	routed := map[string]bool{}
+	for _, rt := range (&Handler{}).routes() {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		if path == "/healthz" || strings.HasPrefix(path, "/api/") {
+			routed[method+" "+path] = true
+		}
+	}
+	var missing, extra []string
+	for r := range routed {
+		if !documented[r] {
+			missing = append(missing, r)
+		}
+	}
+	for d := range documented {
+		if !routed[d] {
+			extra = append(extra, d)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 || len(extra) > 0 {
+		t.Errorf("routes not in openapi.json: %v\nopenapi.json paths with no route: %v", missing, extra)
+	}
+}
