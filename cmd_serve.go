@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+
+	"baton/composition"
+	"baton/engine"
+	"baton/handlers"
+	"baton/plugin"
+	"baton/storage"
+)
+
+// serveConfig is everything `baton serve` is started with.
+type serveConfig struct {
+	addr          string
+	data          string
+	compositions  string
+	plugins       []string
+	localSlots    int
+	shutdownGrace time.Duration
+	logLevel      string
+}
+
+func cmdServe(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", stdout, stderr)
+	var cfg serveConfig
+	fs.StringVar(&cfg.addr, "addr", envString("addr", "127.0.0.1:8080"), help("addr", "address to listen on"))
+	fs.StringVar(&cfg.data, "data", envString("data", "./baton-data"), help("data", "data directory: baton.db, workspaces/, plugins/"))
+	fs.StringVar(&cfg.compositions, "compositions", envString("compositions", ""), help("compositions", "directory of *.yaml compositions to load at start"))
+	plugins := envList("plugins")
+	fs.Var(&plugins, "plugins", help("plugins", "a plugin directory to load (repeatable); default: plugins/ beside the compositions and in the data directory"))
+	fs.IntVar(&cfg.localSlots, "local-slots", envInt("local-slots", 2), help("local-slots", "work tasks the server runs at once itself"))
+	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", envDuration("shutdown-grace", 30*time.Second), help("shutdown-grace", "on SIGTERM, how long running tasks get to finish"))
+	fs.StringVar(&cfg.logLevel, "log-level", envString("log-level", "info"), help("log-level", "debug, info, warn or error"))
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "baton serve: unexpected argument %q (flags start with --)\n", fs.Arg(0))
+		return exitBadArgs
+	}
+	cfg.plugins = plugins
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		fmt.Fprintf(stderr, "baton serve: --log-level %q: use debug, info, warn or error\n", cfg.logLevel)
+		return exitBadArgs
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("baton serve stopped", "err", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// serve runs the server until ctx ends, then shuts down in order: HTTP
+// first (no new requests), then the engine (running tasks get the grace
+// period), then the database.
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+	var beside []string
+	if cfg.compositions != "" {
+		beside = append(beside, cfg.compositions)
+	}
+	reg, err := loadPlugins(cfg.plugins, beside, cfg.data)
+	if err != nil {
+		log.Warn("some plugins could not be loaded", "err", err)
+	}
+	for _, p := range reg.Plugins() {
+		log.Info("plugin loaded", "plugin", p.Name, "version", p.Version, "dir", p.Dir)
+	}
+	store, err := storage.Open(ctx, filepath.Join(cfg.data, "baton.db"))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	local := engine.NewLocal(reg, filepath.Join(cfg.data, "workspaces"), cfg.localSlots)
+	local.Leftovers = &plugin.Leftovers{Dir: filepath.Join(cfg.data, "running")}
+	eng := engine.New(engine.Config{Store: store, Catalog: reg, Logger: log, Local: local})
+	if cfg.compositions != "" {
+		loadCompositionDir(ctx, eng, cfg.compositions, log)
+	}
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		eng.Shutdown(context.Background())
+		return fmt.Errorf("listen on %s: %w (is another server using it? pick one with --addr)", cfg.addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handlers.New(handlers.Config{Engine: eng, Store: store, Logger: log, Version: version}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("baton is serving", "url", "http://"+ln.Addr().String(), "data", cfg.data, "version", version)
+
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+		log.Info("shutting down; running tasks get the grace period", "grace", cfg.shutdownGrace)
+	}
+	httpCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(httpCtx)
+	engCtx, cancel2 := context.WithTimeout(context.Background(), cfg.shutdownGrace)
+	defer cancel2()
+	if e := eng.Shutdown(engCtx); e != nil {
+		log.Warn("tasks still running at the end of the grace period were stopped; they resume at the next start", "err", e)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// loadCompositionDir stores every valid *.yaml composition of dir as a new
+// version when it changed. Invalid files are reported and skipped, never
+// half-loaded.
+func loadCompositionDir(ctx context.Context, eng *engine.Engine, dir string, log *slog.Logger) {
+	var files []string
+	for _, pat := range []string{"*.yaml", "*.yml"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		files = append(files, m...)
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		log.Warn("no compositions found", "dir", dir)
+	}
+	seen := map[string]string{}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			log.Error("composition not loaded", "file", f, "err", err)
+			continue
+		}
+		c, err := composition.Load(f, src, eng.Catalog())
+		if err != nil {
+			log.Error("composition not loaded: fix the file and restart, or PUT it through the API", "file", f, "problems", err.Error())
+			continue
+		}
+		if other, dup := seen[c.Name]; dup {
+			log.Error("composition not loaded: another file has the same name", "file", f, "name", c.Name, "other", other)
+			continue
+		}
+		seen[c.Name] = f
+		v, created, err := eng.SaveComposition(ctx, c.Name, src, "file", "loaded from "+f)
+		if err != nil {
+			log.Error("composition not loaded", "file", f, "err", err)
+			continue
+		}
+		if created {
+			log.Info("composition loaded", "name", v.Name, "version", v.Version, "file", f)
+		}
+	}
+}
