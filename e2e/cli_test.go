@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "bad.yaml"), `name: bad
+params:
+  n: {type: number}
+tasks:
+  - id: a
+    run: echo ${{ params.m }}
+    timout: 5s
+  - id: a
+    type: htp
+  - id: c
+    needs: [zzz]
+    run: "true"
+`)
+	writeFile(t, filepath.Join(dir, "good.yaml"), "name: good\ntasks:\n  - id: a\n    run: \"true\"\n")
+	res := runBaton(t, dir, "validate", "bad.yaml", "good.yaml")
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{
+		`bad.yaml:6:`, `params.m`,
+		`bad.yaml:7:5: unknown key "timout"`, `did you mean "timeout"`,
+		`bad.yaml:8:`, `task id "a" is already used`,
+		`bad.yaml:9:`, `htp`,
+		`bad.yaml:11:`, `zzz`,
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, res.stderr)
+		}
+	}
+	if !strings.Contains(res.stdout, "good.yaml: ok") {
+		t.Errorf("good file not reported ok: %s", res.stdout)
+	}
+	lines := regexp.MustCompile(`(?m)^bad\.yaml:\d+:\d+: `).FindAllString(res.stderr, -1)
+	if len(lines) < 5 {
+		t.Errorf("want at least 5 problems as file:line:col, got %d:\n%s", len(lines), res.stderr)
+	}
+}
+
+func TestValidateExamples(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*.yaml")
+	if len(files) < 4 {
+		t.Fatalf("examples missing: %v", files)
+	}
+	res := runBaton(t, ".", append([]string{"validate"}, files...)...)
+	if res.code != 0 {
+		t.Fatalf("examples do not validate (exit %d):\n%s%s", res.code, res.stdout, res.stderr)
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "ok.yaml"), `name: ok
+params:
+  n: {type: number, default: 1}
+tasks:
+  - id: first
+    run: echo "one ${{ params.n }}"; echo "one-err" >&2
+  - id: second
+    run: echo two
+`)
+	writeFile(t, filepath.Join(dir, "fail.yaml"), "name: fail\ntasks:\n  - id: boom\n    run: exit 3\n  - id: after\n    run: echo never\n")
+	res := runBaton(t, dir, "run", "ok.yaml", "--param", "n=5")
+	if res.code != 0 {
+		t.Fatalf("ok.yaml exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{"first        | one 5", "first        | one-err", "second       | two", "run 1 of ok succeeded"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	if strings.Contains(res.stdout, "\x1b[") {
+		t.Errorf("colour codes written to a pipe")
+	}
+	res = runBaton(t, dir, "run", "fail.yaml")
+	if res.code != 1 || !strings.Contains(res.stdout, "task boom failed: exit status 3") || !strings.Contains(res.stdout, "after                skipped") {
+		t.Errorf("fail.yaml: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	res = runBaton(t, dir, "run", "ok.yaml", "--param", "n=abc", "--param", "x=1")
+	if res.code != 2 || !strings.Contains(res.stderr, `"abc"`) || !strings.Contains(res.stderr, `"x"`) {
+		t.Errorf("bad params: exit %d\n%s", res.code, res.stderr)
+	}
+	res = runBaton(t, dir, "run", "missing.yaml")
+	if res.code != 2 {
+		t.Errorf("missing file: exit %d", res.code)
+	}
+}
+
+func TestRunApprovalWithoutTerminal(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "gate.yaml"), `name: gate
+tasks:
+  - id: ask
+    type: approval
+    with: {message: "Go on?"}
+  - id: go
+    run: echo went on
+`)
+	res := runBaton(t, dir, "run", "gate.yaml")
+	if res.code != 1 || !strings.Contains(res.stdout, "--yes") {
+		t.Errorf("without a terminal: exit %d, want 1 and a hint about --yes\n%s", res.code, res.stdout)
+	}
+	res = runBaton(t, dir, "run", "gate.yaml", "--yes")
+	if res.code != 0 || !strings.Contains(res.stdout, "go           | went on") {
+		t.Errorf("with --yes: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+}
+
+// TestReleaseExample runs the seed story end to end through baton run:
+// download over HTTP, provision with the plugin, deploy, git checkout,
+// tests, approval, and a deprovision that inherits its instances.
+func TestReleaseExample(t *testing.T) {
+	artifact := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("PK fake war file"))
+	}))
+	defer artifact.Close()
+	res := runBaton(t, "..", "run", "examples/release-webapp.yaml", "--yes", "--param", "artifact_url="+artifact.URL+"/webapp.war")
+	if res.code != 0 {
+		t.Fatalf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{"provision", "started i-", "deployed webapp-1.4.2.war to i-", "acceptance: instances/i-", "looks deployable", "deprovision  | stopped i-"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+}
+
+func TestRunCallsSiblingCompositions(t *testing.T) {
+	res := runBaton(t, "..", "run", "examples/deploy-both.yaml", "--param", "fail_host_b=true")
+	if res.code != 1 {
+		t.Fatalf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "host-a/deploy | deployed app-1.0.war to a") {
+		t.Errorf("child run lines are not prefixed with the calling task:\n%s", res.stdout)
+	}
+	res = runBaton(t, "..", "run", "examples/deploy-both.yaml")
+	if res.code != 0 || !strings.Contains(res.stdout, "shipped app-1.0.war to a and b") {
+		t.Errorf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+}
