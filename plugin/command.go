@@ -32,6 +32,9 @@ type CommandRunner struct {
 	// exited while a background process holds it open; zero means
 	// DefaultWaitDelay.
 	WaitDelay time.Duration
+	// Scratch holds the attempt's small files; nil means a directory of
+	// its own per attempt.
+	Scratch *Scratch
 }
 
 var _ Runner = (*CommandRunner)(nil)
@@ -76,7 +79,7 @@ func (c *CommandRunner) Run(ctx context.Context, job Job, sink Sink) Result {
 		env = append(env, FieldEnvName(k)+"="+scalarText(job.Fields[k]))
 	}
 	path := commandPath(t.Plugin.Dir, t.Command[0])
-	opts := procOptions{grace: c.Grace, waitDelay: c.WaitDelay}
+	opts := procOptions{grace: c.Grace, waitDelay: c.WaitDelay, scratch: c.Scratch}
 	return opts.run(ctx, job, sink, func(string) (procSpec, error) {
 		return procSpec{path: path, args: t.Command[1:], env: env, stdin: stdin}, nil
 	})

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,29 +25,30 @@ const DefaultGrace = 5 * time.Second
 // process the task left in the background keeps the output open.
 const DefaultWaitDelay = 2 * time.Second
 
-// procSpec is the command a process runner starts. The runner builds it once
-// the attempt's temporary directory exists, so it may put files there.
+// procSpec is the command a process runner starts.
 type procSpec struct {
 	path  string
 	args  []string
 	env   []string // after the BATON_* variables, before the job's env
 	stdin []byte   // nil means /dev/null
+	files []string // scratch files the spec wrote, removed after the run
 }
 
 // procOptions are the settings shared by the runners that start processes.
 type procOptions struct {
 	grace     time.Duration
 	waitDelay time.Duration
+	scratch   *Scratch // nil: a private scratch directory per attempt
 }
 
-// run executes one attempt of a process task: it prepares the workspace and
-// a temporary directory for the outputs files, starts the command in its
-// own process group with the task's environment, streams its stdout and
-// stderr to sink line by line, and collects the outputs and context files.
-// When ctx ends, the whole process group gets SIGTERM, then SIGKILL after
-// the grace, and run returns once the group is gone (or the grace and two
-// more seconds have passed).
-func (o procOptions) run(ctx context.Context, job Job, sink Sink, build func(tmp string) (procSpec, error)) Result {
+// run executes one attempt of a process task: it prepares the workspace,
+// names the attempt's outputs files, starts the command in its own process
+// group with the task's environment, streams its stdout and stderr to sink
+// line by line, and collects the outputs and context files. When ctx ends,
+// the whole process group gets SIGTERM, then SIGKILL after the grace, and
+// run returns once the group is gone (or the grace and two more seconds
+// have passed). build receives a path prefix for any file it must write.
+func (o procOptions) run(ctx context.Context, job Job, sink Sink, build func(prefix string) (procSpec, error)) Result {
 	grace, waitDelay := o.grace, o.waitDelay
 	if grace <= 0 {
 		grace = DefaultGrace
@@ -58,18 +60,24 @@ func (o procOptions) run(ctx context.Context, job Job, sink Sink, build func(tmp
 	if err != nil {
 		return Result{Err: err}
 	}
-	tmp, err := os.MkdirTemp("", "baton-task-")
+	scratch := o.scratch
+	if scratch == nil {
+		scratch = &Scratch{}
+		defer scratch.Close()
+	}
+	prefix, err := scratch.prefix()
 	if err != nil {
-		return Result{Err: fmt.Errorf("create the attempt's temporary directory: %w", err)}
+		return Result{Err: err}
 	}
-	defer os.RemoveAll(tmp)
-	outPath, ctxPath := filepath.Join(tmp, "output"), filepath.Join(tmp, "context")
-	for _, p := range []string{outPath, ctxPath} {
-		if err := os.WriteFile(p, nil, 0o600); err != nil {
-			return Result{Err: fmt.Errorf("create %s: %w", p, err)}
-		}
+	// The outputs files are created by the task when it writes to them;
+	// most tasks never do, and creating files is slow on some disks.
+	outPath, ctxPath := prefix+".output", prefix+".context"
+	defer os.Remove(outPath)
+	defer os.Remove(ctxPath)
+	spec, err := build(prefix)
+	for _, f := range spec.files {
+		defer os.Remove(f)
 	}
-	spec, err := build(tmp)
 	if err != nil {
 		return Result{Err: err}
 	}
@@ -78,16 +86,7 @@ func (o procOptions) run(ctx context.Context, job Job, sink Sink, build func(tmp
 	cmd.Dir = workdir
 	cmd.Env = taskEnv(job, workdir, outPath, ctxPath, spec.env)
 	if spec.stdin != nil {
-		p := filepath.Join(tmp, "stdin.json")
-		if err := os.WriteFile(p, spec.stdin, 0o600); err != nil {
-			return Result{Err: fmt.Errorf("write the task's input: %w", err)}
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return Result{Err: fmt.Errorf("open the task's input: %w", err)}
-		}
-		defer f.Close()
-		cmd.Stdin = f
+		cmd.Stdin = bytes.NewReader(spec.stdin)
 	}
 	// Our own pipes rather than cmd.StdoutPipe: exec hands *os.File
 	// straight to the child (no copying goroutine), we read them with large

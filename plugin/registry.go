@@ -33,6 +33,8 @@ type Registry struct {
 	// HTTP runs http tasks.
 	HTTP HTTPRunner
 
+	scratch Scratch // small files of task attempts
+
 	mu       sync.RWMutex
 	builtins []*TaskType
 	types    map[string]*TaskType
@@ -218,11 +220,16 @@ func (r *Registry) runner(typeName string) (Runner, error) {
 	case t.Control:
 		return nil, fmt.Errorf("%s is a control task type: the engine handles it, there is nothing to run", typeName)
 	case t.Plugin != nil:
-		return &CommandRunner{Task: t, Grace: r.Grace, WaitDelay: r.WaitDelay}, nil
+		return &CommandRunner{Task: t, Grace: r.Grace, WaitDelay: r.WaitDelay, Scratch: &r.scratch}, nil
 	case t.Name == "shell":
-		return &ShellRunner{Grace: r.Grace, WaitDelay: r.WaitDelay}, nil
+		return &ShellRunner{Grace: r.Grace, WaitDelay: r.WaitDelay, Scratch: &r.scratch}, nil
 	case t.Name == "http":
 		return &r.HTTP, nil
 	}
 	return nil, fmt.Errorf("task type %s has no runner", typeName)
+}
+
+// Close removes the registry's scratch directory. Call it once no task runs.
+func (r *Registry) Close() error {
+	return r.scratch.Close()
 }
