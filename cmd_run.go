@@ -103,6 +103,7 @@ func (c *cliRun) main(pluginDirs []string, dbPath, workdir string, slots int) in
 		fmt.Fprintf(c.stderr, "baton run: %v\n", err)
 		return exitBadArgs
 	}
+	defer reg.Close()
 	comp, err := composition.Load(c.file, src, reg)
 	if err != nil {
 		fmt.Fprintln(c.stderr, err)

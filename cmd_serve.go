@@ -82,6 +82,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	for _, p := range reg.Plugins() {
 		log.Info("plugin loaded", "plugin", p.Name, "version", p.Version, "dir", p.Dir)
 	}
+	defer reg.Close()
 	store, err := storage.Open(ctx, filepath.Join(cfg.data, "baton.db"))
 	if err != nil {
 		return err

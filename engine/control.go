@@ -31,21 +31,21 @@ func (r *runner) startControl(t *model.TaskRun, task *composition.Task) {
 		t.Status, t.Approval = model.TaskWaiting, &model.Approval{Message: msg}
 		r.inflight[t.TaskID] = &inflight{kind: "approval", attempt: t.Attempt}
 		r.log(t.TaskID, "waiting for approval: %s", msg)
-		r.saveTask(t)
+		r.touch(t)
 	case "composition":
 		t.Status = model.TaskRunning
 		r.inflight[t.TaskID] = &inflight{kind: "composition", attempt: t.Attempt}
-		r.saveTask(t)
+		r.touch(t)
 		r.startChild(t, fields)
 	case "sleep":
 		t.Status = model.TaskRunning
 		r.inflight[t.TaskID] = &inflight{kind: "sleep", attempt: t.Attempt}
-		r.saveTask(t)
+		r.touch(t)
 		r.sleep(t, fields)
 	case "wait":
 		t.Status = model.TaskRunning
 		r.inflight[t.TaskID] = &inflight{kind: "wait", attempt: t.Attempt}
-		r.saveTask(t)
+		r.touch(t)
 		r.wait(t, fields)
 	default:
 		r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("task type %q has no handler in this server", task.Type))
@@ -66,6 +66,9 @@ func (r *runner) startChild(t *model.TaskRun, fields map[string]any) {
 		r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("compositions call each other more than %d deep; is %s calling itself?", maxCallDepth, name))
 		return
 	}
+	// The task is running before its child exists: after a crash in
+	// between, resume finds it running and starts the child then.
+	r.commit()
 	nr, err := r.e.prepare(r.ctx, RunRequest{Composition: name, Params: params,
 		Trigger: fmt.Sprintf("task %s of run %d", t.TaskID, r.run.ID), ParentRunID: r.run.ID, ParentTask: t.TaskID})
 	if err == nil {
@@ -83,7 +86,7 @@ func (r *runner) startChild(t *model.TaskRun, fields map[string]any) {
 		return
 	}
 	r.inflight[t.TaskID].child = nr.Run.ID
-	r.saveTask(t)
+	r.touch(t)
 }
 
 // callDepth counts the composition tasks above this run.
@@ -224,8 +227,8 @@ func (r *runner) decide(ev evDecision) error {
 	if !ok {
 		return &NotFoundError{What: "task", Name: fmt.Sprintf("%s in run %d", ev.task, r.run.ID)}
 	}
-	if r.comp.Task(ev.task).Type != "approval" {
-		return &StateError{Msg: fmt.Sprintf("task %s of run %d is a %s task, not an approval", ev.task, r.run.ID, r.comp.Task(ev.task).Type)}
+	if typ := r.byID[ev.task].Type; typ != "approval" {
+		return &StateError{Msg: fmt.Sprintf("task %s of run %d is a %s task, not an approval", ev.task, r.run.ID, typ)}
 	}
 	if t.Status != model.TaskWaiting || r.inflight[ev.task] == nil {
 		return &StateError{Msg: fmt.Sprintf("task %s of run %d is not waiting for approval (it is %s)", ev.task, r.run.ID, t.Status)}

@@ -18,16 +18,17 @@ import (
 
 // harness is an engine over a real SQLite file with a local executor.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	store *storage.Store
 	reg   *plugin.Registry
 	eng   *engine.Engine
 	dir   string
 }
 
-func newHarness(t *testing.T, compositions ...string) *harness {
+func newHarness(t testing.TB, compositions ...string) *harness {
 	t.Helper()
 	h := &harness{t: t, store: storage.NewTestStore(t), reg: plugin.NewRegistry(), dir: t.TempDir()}
+	t.Cleanup(func() { h.reg.Close() })
 	h.start()
 	for _, src := range compositions {
 		h.save(src)
@@ -133,7 +134,7 @@ func (h *harness) logText(id int64) string {
 	return b.String()
 }
 
-func wantStatus(t *testing.T, tasks map[string]*model.TaskRun, want map[string]model.TaskStatus) {
+func wantStatus(t testing.TB, tasks map[string]*model.TaskRun, want map[string]model.TaskStatus) {
 	t.Helper()
 	for id, st := range want {
 		if tasks[id] == nil {

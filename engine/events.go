@@ -58,17 +58,25 @@ type (
 func (r *runner) handle(ev any) {
 	switch ev := ev.(type) {
 	case evStarted:
-		ev.reply <- r.started(ev)
+		if err := r.started(ev); err != nil {
+			ev.reply <- err
+		} else {
+			r.afterCommit(func() { ev.reply <- nil })
+		}
 	case evResult:
 		r.result(ev)
 	case evDecision:
-		ev.reply <- r.decide(ev)
+		if err := r.decide(ev); err != nil {
+			ev.reply <- err
+		} else {
+			r.afterCommit(func() { ev.reply <- nil })
+		}
 	case evCancel:
 		if r.halt != haltCancelled {
 			r.log("", "cancelled by %s", ev.by)
 		}
 		r.stop(haltCancelled, true, "cancelled by "+ev.by)
-		ev.reply <- nil
+		r.afterCommit(func() { ev.reply <- nil })
 	case evChild:
 		r.childEnded(ev)
 	case evWake:
@@ -84,21 +92,14 @@ func (r *runner) handle(ev any) {
 	}
 }
 
+// started accepts a work task that waited for a slot, unless the run has
+// moved on meanwhile.
 func (r *runner) started(ev evStarted) error {
 	in := r.inflight[ev.task]
-	if in == nil || in.attempt != ev.attempt || r.shutdown || (r.halt == haltCancelled) {
+	if in == nil || in.attempt != ev.attempt || r.shutdown || r.halt == haltCancelled {
 		return errCancelled
 	}
-	t := r.tasks[ev.task]
-	now := time.Now()
-	t.Status, t.Attempt, t.Error, t.Agent, t.FinishedAt = model.TaskRunning, ev.attempt, "", r.exec.Name(), time.Time{}
-	if t.StartedAt.IsZero() || ev.attempt == 1 {
-		t.StartedAt = now
-	}
-	if ev.attempt > 1 {
-		r.log(t.TaskID, "attempt %d of %d started", ev.attempt, 1+r.comp.Task(t.TaskID).Retries)
-	}
-	r.saveTask(t)
+	r.markStarted(r.tasks[ev.task], ev.attempt)
 	return nil
 }
 
@@ -119,7 +120,7 @@ func (r *runner) result(ev evResult) {
 		delete(r.inflight, ev.task)
 		if r.halt == haltCancelled {
 			t.Status, t.FinishedAt = model.TaskSkipped, time.Now()
-			r.saveTask(t)
+			r.touch(t)
 		}
 		return
 	}
@@ -150,12 +151,12 @@ func (r *runner) result(ev evResult) {
 // failOrRetry fails a task, or schedules its next attempt when it has
 // retries left and the run is still going.
 func (r *runner) failOrRetry(t *model.TaskRun, errText string) {
-	task := r.comp.Task(t.TaskID)
+	task := r.byID[t.TaskID]
 	if t.Attempt <= task.Retries && r.halt == running {
 		delete(r.inflight, t.TaskID)
 		t.Status, t.Error = model.TaskPending, errText
 		r.log(t.TaskID, "attempt %d failed: %s; retrying in %s", t.Attempt, errText, task.RetryDelay)
-		r.saveTask(t)
+		r.touch(t)
 		r.holds[t.TaskID] = true
 		id := t.TaskID
 		time.AfterFunc(task.RetryDelay, func() { r.send(evWake{task: id, retry: true}) })
@@ -171,6 +172,7 @@ func (r *runner) mergeContext(set map[string]string) error {
 			return fmt.Errorf("context key %q clashes with %q already in the context: a key cannot be both a value and a prefix of another key", k, other)
 		}
 		r.run.Context[k] = v
+		r.runDirty = true
 	}
 	return nil
 }
@@ -192,29 +194,63 @@ func (r *runner) wake(ev evWake) {
 	r.endTask(t, model.TaskSucceeded, ev.outputs, "")
 }
 
-// save commits the run row.
-func (r *runner) save(tasks ...*model.TaskRun) {
-	r.refreshStatus()
-	if err := r.e.store.SaveState(context.Background(), r.run, tasks...); err != nil {
-		r.e.log.Error("could not record a run's state", "run", r.run.ID, "err", err)
+// touch marks a task changed; the next commit writes it.
+func (r *runner) touch(t *model.TaskRun) {
+	for _, d := range r.dirty {
+		if d == t {
+			return
+		}
+	}
+	r.dirty = append(r.dirty, t)
+}
+
+// afterCommit queues an action that may only happen once what is pending
+// is committed.
+func (r *runner) afterCommit(f func()) {
+	r.after = append(r.after, f)
+}
+
+// commit writes every pending change in one transaction, tells the bus,
+// then performs the actions that waited for it.
+func (r *runner) commit() {
+	if r.refreshStatus() {
+		r.runDirty = true
+	}
+	if len(r.dirty) > 0 || r.runDirty {
+		var run *model.Run
+		if r.runDirty {
+			run = r.run
+		}
+		if err := r.e.store.SaveState(context.Background(), run, r.dirty...); err != nil {
+			r.e.log.Error("could not record a run's state", "run", r.run.ID, "err", err)
+		}
+		r.published()
+	}
+	after := r.after
+	r.after = nil
+	for _, f := range after {
+		f()
 	}
 }
 
-// saveTask commits a task's state with the run row and tells subscribers.
-func (r *runner) saveTask(t *model.TaskRun) {
-	before := r.run.Status
-	r.save(t)
-	r.e.publishTask(r.run.Composition, t)
-	if r.run.Status != before {
+// published tells subscribers about what was just committed.
+func (r *runner) published() {
+	for _, t := range r.dirty {
+		r.e.publishTask(r.run.Composition, t)
+	}
+	if r.runDirty {
 		r.e.publishRun(r.run)
 	}
+	clear(r.dirty)
+	r.dirty = r.dirty[:0]
+	r.runDirty = false
 }
 
 // refreshStatus sets the run running or waiting from its tasks: waiting
-// when approvals are all that is going on.
-func (r *runner) refreshStatus() {
+// when approvals are all that is going on. It reports a change.
+func (r *runner) refreshStatus() bool {
 	if r.run.Status.Done() || r.run.Status == model.RunQueued {
-		return
+		return false
 	}
 	waiting, other := false, false
 	for _, in := range r.inflight {
@@ -224,9 +260,11 @@ func (r *runner) refreshStatus() {
 			other = true
 		}
 	}
+	before := r.run.Status
 	if waiting && !other && len(r.holds) == 0 {
 		r.run.Status = model.RunWaiting
 	} else {
 		r.run.Status = model.RunRunning
 	}
+	return r.run.Status != before
 }

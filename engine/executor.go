@@ -22,10 +22,15 @@ type Executor interface {
 	WorkspacePath(key string) string
 	// PrepareWorkspace makes sure the directory exists, emptied when clean.
 	PrepareWorkspace(ctx context.Context, key string, clean bool) error
-	// Execute runs one job. It waits for a free slot, calls started (the
-	// engine records the task as running), and only if started succeeds
-	// runs the job; it returns when the job has ended or ctx is done.
-	Execute(ctx context.Context, job plugin.Job, started func() error, sink plugin.Sink) plugin.Result
+	// Acquire takes a slot for a task, waiting until one is free or ctx
+	// ends; TryAcquire takes one only if it is free now. Release gives back
+	// a slot that will not be used.
+	Acquire(ctx context.Context) error
+	TryAcquire() bool
+	Release()
+	// Execute runs one job on a slot taken with Acquire or TryAcquire and
+	// gives the slot back when the job has ended or ctx is done.
+	Execute(ctx context.Context, job plugin.Job, sink plugin.Sink) plugin.Result
 }
 
 // Local runs work tasks in this process with a fixed number of slots,
@@ -70,17 +75,32 @@ func (l *Local) PrepareWorkspace(_ context.Context, key string, clean bool) erro
 	return nil
 }
 
-// Execute runs job through the plugin registry once a slot is free.
-func (l *Local) Execute(ctx context.Context, job plugin.Job, started func() error, sink plugin.Sink) plugin.Result {
+// Acquire waits for a free slot.
+func (l *Local) Acquire(ctx context.Context) error {
 	select {
 	case l.slots <- struct{}{}:
+		return nil
 	case <-ctx.Done():
-		return plugin.Result{Err: context.Cause(ctx)}
+		return context.Cause(ctx)
 	}
-	defer func() { <-l.slots }()
-	if err := started(); err != nil {
-		return plugin.Result{Err: err}
+}
+
+// TryAcquire takes a slot if one is free.
+func (l *Local) TryAcquire() bool {
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	default:
+		return false
 	}
+}
+
+// Release gives a slot back.
+func (l *Local) Release() { <-l.slots }
+
+// Execute runs job through the plugin registry on an acquired slot.
+func (l *Local) Execute(ctx context.Context, job plugin.Job, sink plugin.Sink) plugin.Result {
+	defer l.Release()
 	if l.Leftovers != nil {
 		key := fmt.Sprintf("run%d-%s-%d", job.RunID, job.TaskID, job.Attempt)
 		job.OnStart = func(pid int) { l.Leftovers.Record(key, pid) }

@@ -12,7 +12,7 @@ import (
 func (r *runner) resume() {
 	r.log("", "server restarted: run %d resumed", r.run.ID)
 	for _, t := range r.order {
-		task := r.comp.Task(t.TaskID)
+		task := r.byID[t.TaskID]
 		switch {
 		case t.Status == model.TaskWaiting && task.Type == "approval":
 			r.inflight[t.TaskID] = &inflight{kind: "approval", attempt: t.Attempt}
@@ -36,8 +36,7 @@ func (r *runner) resume() {
 			r.failOrRetry(t, "interrupted by server restart")
 		}
 	}
-	r.save()
-	r.e.publishRun(r.run)
+	r.runDirty = true
 }
 
 // resumeChild re-attaches a composition task to the run it started, or
@@ -46,7 +45,7 @@ func (r *runner) resumeChild(t *model.TaskRun) {
 	in := &inflight{kind: "composition", attempt: t.Attempt}
 	r.inflight[t.TaskID] = in
 	if t.ChildRunID == 0 {
-		fields, _, err := resolveFields(r.e.cat, r.comp.Task(t.TaskID), r.env())
+		fields, _, err := resolveFields(r.e.cat, r.byID[t.TaskID], r.env())
 		if err != nil {
 			r.endTask(t, model.TaskFailed, nil, err.Error())
 			return

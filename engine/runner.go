@@ -29,12 +29,20 @@ type runner struct {
 	ctx    context.Context // ends with the engine
 	cancel context.CancelFunc
 
+	byID     map[string]*composition.Task
 	inflight map[string]*inflight // started and not yet finished
 	holds    map[string]bool      // tasks waiting out their retry delay
 	halt     haltKind
 	haltErr  string
 	shutdown bool
 	deadline <-chan time.Time // the run's timeout
+
+	// Changes wait here until the next commit, which writes them in one
+	// transaction; actions that must follow the commit (starting a
+	// process, answering a caller) wait in after.
+	dirty    []*model.TaskRun
+	runDirty bool
+	after    []func()
 }
 
 type haltKind int
@@ -64,9 +72,12 @@ func newRunner(e *Engine, r *model.Run, comp *composition.Composition, tasks []*
 	ctx, cancel := context.WithCancel(e.ctx)
 	rn := &runner{e: e, run: r, comp: comp, exec: e.local, fresh: fresh, tasks: map[string]*model.TaskRun{}, order: tasks,
 		events: make(chan any, 64), done: make(chan struct{}), ctx: ctx, cancel: cancel,
-		inflight: map[string]*inflight{}, holds: map[string]bool{}}
+		inflight: map[string]*inflight{}, holds: map[string]bool{}, byID: make(map[string]*composition.Task, len(comp.Tasks))}
 	for _, t := range tasks {
 		rn.tasks[t.TaskID] = t
+	}
+	for _, t := range comp.Tasks {
+		rn.byID[t.ID] = t
 	}
 	if rn.run.Context == nil {
 		rn.run.Context = map[string]string{}
@@ -108,6 +119,7 @@ func (r *runner) loop() {
 			for r.step() {
 			}
 		}
+		r.commit()
 		if r.over() {
 			follow = r.finish()
 			return
@@ -135,8 +147,7 @@ func (r *runner) begin() {
 	if err := r.exec.PrepareWorkspace(r.ctx, key, r.comp.Workspace.Clean); err != nil {
 		r.halt, r.haltErr = haltFailed, err.Error()
 	}
-	r.save()
-	r.e.publishRun(r.run)
+	r.runDirty = true
 	r.log("", "run %d of %s started on %s in %s", r.run.ID, r.run.Composition, r.exec.Name(), dir)
 }
 
@@ -150,7 +161,7 @@ func (r *runner) step() bool {
 		}
 		if r.halt != running {
 			t.Status, t.FinishedAt = model.TaskSkipped, time.Now()
-			r.saveTask(t)
+			r.touch(t)
 			changed = true
 			continue
 		}
@@ -165,7 +176,7 @@ func (r *runner) step() bool {
 
 // ready reports whether every task t needs has ended.
 func (r *runner) ready(t *model.TaskRun) bool {
-	for _, id := range r.comp.Task(t.TaskID).Needs {
+	for _, id := range r.byID[t.TaskID].Needs {
 		if !r.tasks[id].Status.Done() {
 			return false
 		}
@@ -197,7 +208,7 @@ func (r *runner) workInflight() bool {
 
 // start evaluates a ready task's `if` and hands it to its handler.
 func (r *runner) start(t *model.TaskRun) {
-	task := r.comp.Task(t.TaskID)
+	task := r.byID[t.TaskID]
 	if task.If != "" {
 		v, err := composition.Resolve(task.If, r.env())
 		if err != nil {
@@ -207,7 +218,7 @@ func (r *runner) start(t *model.TaskRun) {
 		if !composition.Truthy(v) {
 			t.Status, t.FinishedAt = model.TaskSkipped, time.Now()
 			r.log(t.TaskID, "skipped: `if` is false")
-			r.saveTask(t)
+			r.touch(t)
 			return
 		}
 	}
@@ -245,29 +256,59 @@ func (r *runner) dispatch(t *model.TaskRun, task *composition.Task, fields map[s
 	}
 	ctx, cancel := context.WithCancelCause(r.ctx)
 	r.inflight[t.TaskID] = &inflight{kind: "work", attempt: attempt, cancel: cancel}
+	if r.exec.TryAcquire() {
+		// A slot is free: the task is running as of the next commit, and
+		// its process starts only after that commit.
+		r.markStarted(t, attempt)
+		r.afterCommit(func() { go r.execute(ctx, cancel, job, task.Timeout) })
+		return
+	}
 	id := t.TaskID
-	started := func() error {
+	go func() {
+		if err := r.exec.Acquire(ctx); err != nil {
+			r.send(evResult{task: id, attempt: attempt, res: plugin.Result{Err: err}, cause: context.Cause(ctx)})
+			return
+		}
 		reply := make(chan error, 1)
 		if !r.send(evStarted{task: id, attempt: attempt, reply: reply}) {
-			return errRunGone
+			r.exec.Release()
+			return
 		}
 		if err := <-reply; err != nil {
-			return err
+			r.exec.Release()
+			r.send(evResult{task: id, attempt: attempt, res: plugin.Result{Err: err}, cause: errCancelled})
+			return
 		}
-		if task.Timeout > 0 {
-			time.AfterFunc(task.Timeout, func() { cancel(fmt.Errorf("timed out after %s", task.Timeout)) })
-		}
-		return nil
-	}
-	sink := func(stream plugin.Stream, at time.Time, text string) {
-		r.e.logs.Write(r.run.ID, model.LogLine{TaskID: id, Stream: model.Stream(stream), Time: at, Text: text})
-	}
-	go func() {
-		res := r.exec.Execute(ctx, job, started, sink)
-		cause := context.Cause(ctx)
-		cancel(nil)
-		r.send(evResult{task: id, attempt: attempt, res: res, cause: cause})
+		r.execute(ctx, cancel, job, task.Timeout)
 	}()
+}
+
+// execute runs a job on the slot the task holds and reports its end.
+func (r *runner) execute(ctx context.Context, cancel context.CancelCauseFunc, job plugin.Job, timeout time.Duration) {
+	if timeout > 0 {
+		t := time.AfterFunc(timeout, func() { cancel(fmt.Errorf("timed out after %s", timeout)) })
+		defer t.Stop()
+	}
+	id, runID := job.TaskID, r.run.ID
+	sink := func(stream plugin.Stream, at time.Time, text string) {
+		r.e.logs.Write(runID, model.LogLine{TaskID: id, Stream: model.Stream(stream), Time: at, Text: text})
+	}
+	res := r.exec.Execute(ctx, job, sink)
+	cause := context.Cause(ctx)
+	cancel(nil)
+	r.send(evResult{task: id, attempt: job.Attempt, res: res, cause: cause})
+}
+
+// markStarted records that a work task's attempt has a slot and starts.
+func (r *runner) markStarted(t *model.TaskRun, attempt int) {
+	t.Status, t.Attempt, t.Error, t.Agent, t.FinishedAt = model.TaskRunning, attempt, "", r.exec.Name(), time.Time{}
+	if t.StartedAt.IsZero() || attempt == 1 {
+		t.StartedAt = time.Now()
+	}
+	if attempt > 1 {
+		r.log(t.TaskID, "attempt %d of %d started", attempt, 1+r.byID[t.TaskID].Retries)
+	}
+	r.touch(t)
 }
 
 // endTask records the end of a task and what it means for the run.
@@ -283,13 +324,13 @@ func (r *runner) endTask(t *model.TaskRun, status model.TaskStatus, outputs map[
 	switch status {
 	case model.TaskFailed:
 		r.log(t.TaskID, "failed: %s", errText)
-		if !r.comp.Task(t.TaskID).ContinueOnError {
+		if !r.byID[t.TaskID].ContinueOnError {
 			r.stop(haltFailed, false, fmt.Sprintf("task %s failed: %s", t.TaskID, errText))
 		}
 	case model.TaskCancelled:
 		r.log(t.TaskID, "cancelled")
 	}
-	r.saveTask(t)
+	r.touch(t)
 }
 
 // stop halts the run. After a task failure (hard false) tasks not yet
@@ -359,10 +400,11 @@ func (r *runner) finish() []model.NewRun {
 	}
 	r.log("", "run %s in %s", r.run.Status, now.Sub(r.run.StartedAt).Round(time.Millisecond))
 	r.e.logs.Sync()
-	if err := r.e.store.FinishRun(context.Background(), r.run, nil, follow); err != nil {
+	if err := r.e.store.FinishRun(context.Background(), r.run, r.dirty, follow); err != nil {
 		r.e.log.Error("could not record the end of a run", "run", r.run.ID, "err", err)
 	}
-	r.e.publishRun(r.run)
+	r.runDirty = true
+	r.published()
 	return follow
 }
 

@@ -29,6 +29,7 @@ func newAPI(t *testing.T) *apiHarness {
 	t.Helper()
 	store := storage.NewTestStore(t)
 	reg := plugin.NewRegistry()
+	t.Cleanup(func() { reg.Close() })
 	eng := engine.New(engine.Config{Store: store, Catalog: reg, Local: engine.NewLocal(reg, filepath.Join(t.TempDir(), "ws"), 2)})
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -29,11 +29,11 @@ func (s *Store) CreateRun(ctx context.Context, r *model.Run, tasks []*model.Task
 // can neither lose those runs nor start them twice.
 func (s *Store) FinishRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun, follow []model.NewRun) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := updateRun(ctx, tx, r); err != nil {
+		if err := s.updateRun(ctx, tx, r); err != nil {
 			return err
 		}
 		for _, t := range tasks {
-			if err := updateTask(ctx, tx, t); err != nil {
+			if err := s.updateTask(ctx, tx, t); err != nil {
 				return err
 			}
 		}
@@ -97,12 +97,12 @@ func insertRun(ctx context.Context, tx *sql.Tx, r *model.Run, tasks []*model.Tas
 func (s *Store) SaveState(ctx context.Context, r *model.Run, tasks ...*model.TaskRun) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if r != nil {
-			if err := updateRun(ctx, tx, r); err != nil {
+			if err := s.updateRun(ctx, tx, r); err != nil {
 				return err
 			}
 		}
 		for _, t := range tasks {
-			if err := updateTask(ctx, tx, t); err != nil {
+			if err := s.updateTask(ctx, tx, t); err != nil {
 				return err
 			}
 		}
@@ -114,7 +114,13 @@ func (s *Store) SaveState(ctx context.Context, r *model.Run, tasks ...*model.Tas
 	return nil
 }
 
-func updateRun(ctx context.Context, tx *sql.Tx, r *model.Run) error {
+const updateRunSQL = `UPDATE runs SET status = ?, error = ?, queue_reason = ?, context = ?, outputs = ?,
+	agent = ?, workspace = ?, started_at = ?, finished_at = ? WHERE id = ?`
+
+const updateTaskSQL = `UPDATE task_runs SET status = ?, attempt = ?, outputs = ?, error = ?, agent = ?,
+	child_run_id = ?, approval = ?, started_at = ?, finished_at = ? WHERE run_id = ? AND task_id = ?`
+
+func (s *Store) updateRun(ctx context.Context, tx *sql.Tx, r *model.Run) error {
 	rctx, err := toJSON(r.Context)
 	if err != nil {
 		return err
@@ -123,8 +129,7 @@ func updateRun(ctx context.Context, tx *sql.Tx, r *model.Run) error {
 	if err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, error = ?, queue_reason = ?, context = ?, outputs = ?,
-		agent = ?, workspace = ?, started_at = ?, finished_at = ? WHERE id = ?`,
+	res, err := tx.StmtContext(ctx, s.stmtUpdateRun).ExecContext(ctx,
 		r.Status, r.Error, r.QueueReason, rctx, outputs, r.Agent, r.Workspace, micros(r.StartedAt), micros(r.FinishedAt), r.ID)
 	if err != nil {
 		return fmt.Errorf("run %d: %w", r.ID, err)
@@ -135,7 +140,7 @@ func updateRun(ctx context.Context, tx *sql.Tx, r *model.Run) error {
 	return nil
 }
 
-func updateTask(ctx context.Context, tx *sql.Tx, t *model.TaskRun) error {
+func (s *Store) updateTask(ctx context.Context, tx *sql.Tx, t *model.TaskRun) error {
 	outputs, err := toJSON(t.Outputs)
 	if err != nil {
 		return err
@@ -146,8 +151,7 @@ func updateTask(ctx context.Context, tx *sql.Tx, t *model.TaskRun) error {
 			return err
 		}
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE task_runs SET status = ?, attempt = ?, outputs = ?, error = ?, agent = ?,
-		child_run_id = ?, approval = ?, started_at = ?, finished_at = ? WHERE run_id = ? AND task_id = ?`,
+	res, err := tx.StmtContext(ctx, s.stmtUpdateTask).ExecContext(ctx,
 		t.Status, t.Attempt, outputs, t.Error, t.Agent, t.ChildRunID, approval, micros(t.StartedAt), micros(t.FinishedAt), t.RunID, t.TaskID)
 	if err != nil {
 		return fmt.Errorf("task %d/%s: %w", t.RunID, t.TaskID, err)

@@ -35,6 +35,10 @@ type Store struct {
 	w    *sql.DB // one connection: every write transaction
 	r    *sql.DB // read-only pool
 	path string
+
+	// Statements on the engine's hot path, prepared once.
+	stmtUpdateRun  *sql.Stmt
+	stmtUpdateTask *sql.Stmt
 }
 
 // Open opens (creating if needed) the SQLite database at path and brings
@@ -61,7 +65,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("storage: open %s for reading: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
-	return &Store{w: w, r: r, path: path}, nil
+	s := &Store{w: w, r: r, path: path}
+	if s.stmtUpdateRun, err = w.PrepareContext(ctx, updateRunSQL); err == nil {
+		s.stmtUpdateTask, err = w.PrepareContext(ctx, updateTaskSQL)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("storage: prepare statements: %w", err)
+	}
+	return s, nil
 }
 
 // Path is the database file.
@@ -69,6 +81,11 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
+	for _, st := range []*sql.Stmt{s.stmtUpdateRun, s.stmtUpdateTask} {
+		if st != nil {
+			st.Close()
+		}
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
