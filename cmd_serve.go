@@ -52,6 +52,12 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return exitBadArgs
 	}
 	cfg.plugins = plugins
+	abs, err := filepath.Abs(cfg.data)
+	if err != nil {
+		fmt.Fprintf(stderr, "baton serve: --data %s: %v\n", cfg.data, err)
+		return exitBadArgs
+	}
+	cfg.data = abs
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
 		fmt.Fprintf(stderr, "baton serve: --log-level %q: use debug, info, warn or error\n", cfg.logLevel)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"baton/composition"
@@ -30,7 +31,7 @@ func (r *runner) startControl(t *model.TaskRun, task *composition.Task) {
 		}
 		t.Status, t.Approval = model.TaskWaiting, &model.Approval{Message: msg}
 		r.inflight[t.TaskID] = &inflight{kind: "approval", attempt: t.Attempt}
-		r.log(t.TaskID, "waiting for approval: %s", msg)
+		r.log(t.TaskID, "waiting for approval: %s", strings.Join(strings.Fields(msg), " "))
 		r.touch(t)
 	case "composition":
 		t.Status = model.TaskRunning

@@ -50,6 +50,9 @@ var _ Executor = (*Local)(nil)
 // NewLocal returns a local executor with the given number of slots (at
 // least 1) and workspaces under root.
 func NewLocal(reg *plugin.Registry, root string, slots int) *Local {
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs // workdir in the context is a full path
+	}
 	return &Local{reg: reg, root: root, slots: make(chan struct{}, max(slots, 1))}
 }
 
