@@ -6,7 +6,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 ADDR     ?= 127.0.0.1:8080
 DATA     ?= ./baton-data
 
-.PHONY: help build run test vet fmt-check generate bench bench-engine clean
+.PHONY: help build run test vet fmt-check generate generate-check vendor-js screenshots bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -18,7 +18,7 @@ run: build ## build and start a server on $(ADDR) with the compositions in examp
 	@echo "Baton will listen on http://$(ADDR) (data in $(DATA)); stop it with Ctrl-C"
 	$(BIN) serve --addr $(ADDR) --data $(DATA) --compositions examples
 
-test: vet fmt-check ## vet, check formatting, and run every test with the race detector
+test: vet fmt-check generate-check ## vet, check formatting and generated code, run every test with the race detector
 	$(GO) test -race -timeout 15m ./...
 
 vet: ## go vet
@@ -30,6 +30,16 @@ fmt-check: ## fail when gofmt would change a file
 
 generate: ## regenerate generated code (templ views)
 	$(GO) generate ./...
+
+generate-check: ## fail when the committed templ output is stale
+	@$(GO) tool templ generate -path views >/dev/null
+	@if [ -d .git ] && ! git diff --quiet -- views; then echo "views/*_templ.go are stale: run make generate and commit them"; git diff --stat -- views; exit 1; fi
+
+vendor-js: ## refresh static/vendor from the versions pinned in web/package.json (needs npm)
+	sh web/vendor.sh
+
+screenshots: ## refresh docs/screenshots by driving the UI in Chromium
+	BATON_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowser ./e2e/
 
 bench: ## run the Go benchmarks and the engine benchmarks (docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./storage/ ./plugin/

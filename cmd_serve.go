@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"baton/auth"
 	"baton/composition"
 	"baton/engine"
 	"baton/handlers"
@@ -31,6 +32,7 @@ type serveConfig struct {
 	localSlots    int
 	shutdownGrace time.Duration
 	logLevel      string
+	secureCookies bool
 }
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
@@ -44,6 +46,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.localSlots, "local-slots", envInt("local-slots", 2), help("local-slots", "work tasks the server runs at once itself"))
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", envDuration("shutdown-grace", 30*time.Second), help("shutdown-grace", "on SIGTERM, how long running tasks get to finish"))
 	fs.StringVar(&cfg.logLevel, "log-level", envString("log-level", "info"), help("log-level", "debug, info, warn or error"))
+	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envString("secure-cookies", "") == "true", help("secure-cookies", "mark the session cookie Secure (set it when users reach Baton over HTTPS)"))
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -94,6 +97,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	defer store.Close()
+	if err := ensureAdmin(ctx, store, log); err != nil {
+		return err
+	}
+	go cleanSessions(ctx, store, log)
 	local := engine.NewLocal(reg, filepath.Join(cfg.data, "workspaces"), cfg.localSlots)
 	local.Leftovers = &plugin.Leftovers{Dir: filepath.Join(cfg.data, "running")}
 	eng := engine.New(engine.Config{Store: store, Catalog: reg, Logger: log, Local: local})
@@ -109,7 +116,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s: %w (is another server using it? pick one with --addr)", cfg.addr, err)
 	}
 	srv := &http.Server{
-		Handler:           handlers.New(handlers.Config{Engine: eng, Store: store, Logger: log, Version: version}),
+		Handler:           handlers.New(handlers.Config{Engine: eng, Store: store, Logger: log, Version: version, SecureCookies: cfg.secureCookies}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -173,6 +180,48 @@ func loadCompositionDir(ctx context.Context, eng *engine.Engine, dir string, log
 		}
 		if created {
 			log.Info("composition loaded", "name", v.Name, "version", v.Version, "file", f)
+		}
+	}
+}
+
+// ensureAdmin creates the user admin on a first start, with the password
+// from BATON_ADMIN_PASSWORD or a random one printed once in the log.
+func ensureAdmin(ctx context.Context, store *storage.Store, log *slog.Logger) error {
+	n, err := store.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	password, given := os.LookupEnv("BATON_ADMIN_PASSWORD")
+	if !given {
+		password = auth.RandomPassword()
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return fmt.Errorf("BATON_ADMIN_PASSWORD: %w", err)
+	}
+	if _, err := store.CreateUser(ctx, "admin", hash); err != nil {
+		return err
+	}
+	if given {
+		log.Info("first start: created user admin with the password from BATON_ADMIN_PASSWORD")
+	} else {
+		log.Warn("first start: created user admin; this password is shown only once, change it after logging in (or with `baton user passwd admin`)", "user", "admin", "password", password)
+	}
+	return nil
+}
+
+// cleanSessions removes expired web sessions every hour.
+func cleanSessions(ctx context.Context, store *storage.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := store.Sessions().DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("could not remove expired sessions", "err", err)
+			}
 		}
 	}
 }

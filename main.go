@@ -24,9 +24,11 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "baton serve [--addr ADDR] [--data DIR] [--compositions DIR] [--plugins DIR]...", "start the server: the REST API and the engine", cmdServe},
+		{"serve", "baton serve [--addr ADDR] [--data DIR] [--compositions DIR] [--plugins DIR]...", "start the server: web UI, REST API and the engine", cmdServe},
 		{"run", "baton run FILE [--param k=v]... [--yes] [--db PATH] [--plugins DIR]... [--slots N]", "run one composition file in this process and print its log", cmdRun},
 		{"validate", "baton validate [--plugins DIR]... FILE...", "check composition files and print every problem", cmdValidate},
+		{"user", "baton user add|passwd|list|remove [NAME] [--data DIR] [--password-stdin]", "manage the users who log in to the web UI", cmdUser},
+		{"token", "baton token create|list|revoke [ID] [--data DIR] [--user NAME] [--name LABEL]", "manage API tokens", cmdToken},
 		{"version", "baton version", "print the version", cmdVersion},
 		{"help", "baton help [command]", "show help for a command", cmdHelp},
 	}

@@ -142,19 +142,24 @@ func BenchmarkServeMemory(b *testing.B) {
 		}
 		url := "http://" + addr
 		waitUp(b, url)
+		out, err := exec.Command(baton, "token", "create", "--data", filepath.Join(dir, "data")).Output()
+		if err != nil {
+			b.Fatalf("token create: %v", err)
+		}
+		token := strings.TrimSpace(string(out))
 		time.Sleep(2 * time.Second)
 		idle := rssKB(b, cmd.Process.Pid, "VmRSS")
-		var ids []string
 		for j := 0; j < 50; j++ {
-			resp, err := http.Post(url+"/api/v1/compositions/nap/runs", "application/json", nil)
+			req, _ := http.NewRequest("POST", url+"/api/v1/compositions/nap/runs", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil || resp.StatusCode != 201 {
 				b.Fatalf("start run: %v %v", err, resp)
 			}
 			resp.Body.Close()
-			ids = append(ids, strconv.Itoa(j+1))
 		}
 		deadline := time.Now().Add(60 * time.Second)
-		for !allDone(url) {
+		for !allDone(url, token) {
 			if time.Now().After(deadline) {
 				b.Fatal("50 runs did not finish")
 			}
@@ -178,8 +183,10 @@ func waitUp(b *testing.B, url string) {
 	b.Fatal("server did not start")
 }
 
-func allDone(url string) bool {
-	resp, err := http.Get(url + "/api/v1/runs?status=queued,running,waiting&limit=1")
+func allDone(url, token string) bool {
+	req, _ := http.NewRequest("GET", url+"/api/v1/runs?status=queued,running,waiting&limit=1", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return false
 	}

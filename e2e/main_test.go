@@ -68,13 +68,17 @@ func runBaton(t *testing.T, dir string, args ...string) result {
 
 // server is a `baton serve` subprocess.
 type server struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	url  string
-	data string
-	log  *bytes.Buffer
-	args []string
+	t     *testing.T
+	cmd   *exec.Cmd
+	url   string
+	data  string
+	log   *bytes.Buffer
+	args  []string
+	token string // an API token of the user admin
 }
+
+// adminPassword is the password of the user admin on test servers.
+const adminPassword = "e2e-admin-password"
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -101,6 +105,7 @@ func (s *server) start() {
 	s.url = "http://" + addr
 	s.log = &bytes.Buffer{}
 	s.cmd = exec.Command(baton, append([]string{"serve", "--addr", addr, "--data", s.data}, s.args...)...)
+	s.cmd.Env = append(os.Environ(), "BATON_ADMIN_PASSWORD="+adminPassword)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -110,6 +115,13 @@ func (s *server) start() {
 		resp, err := http.Get(s.url + "/healthz")
 		if err == nil {
 			resp.Body.Close()
+			if s.token == "" {
+				res := runBaton(s.t, ".", "token", "create", "--data", s.data, "--name", "e2e")
+				if res.code != 0 {
+					s.t.Fatalf("baton token create: %s", res.stderr)
+				}
+				s.token = strings.TrimSpace(res.stdout)
+			}
 			return
 		}
 		if time.Now().After(deadline) {
@@ -147,6 +159,7 @@ func (s *server) stop() {
 func (s *server) call(method, path, body string, want int, out any) {
 	s.t.Helper()
 	req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+s.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
@@ -216,7 +229,9 @@ func (s *server) waitFor(id int64, what string, cond func(apiRun) bool) apiRun {
 
 func (s *server) logText(id int64) string {
 	s.t.Helper()
-	resp, err := http.Get(fmt.Sprintf("%s/api/v1/runs/%d/log?format=text&limit=100000", s.url, id))
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/runs/%d/log?format=text&limit=100000", s.url, id), nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}

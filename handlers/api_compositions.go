@@ -77,7 +77,7 @@ func (h *Handler) apiCompositionPut(w http.ResponseWriter, r *http.Request) {
 	if message == "" {
 		message = r.Header.Get("X-Baton-Message")
 	}
-	v, _, err := h.engine.SaveComposition(r.Context(), name, src, "api", message)
+	v, _, err := h.engine.SaveComposition(r.Context(), name, src, who(r), message)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -56,7 +56,7 @@ func (h *Handler) apiRunStart(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	run, err := h.engine.StartRun(r.Context(), engine.RunRequest{Composition: r.PathValue("name"), Params: req.Params, Trigger: "api"})
+	run, err := h.engine.StartRun(r.Context(), engine.RunRequest{Composition: r.PathValue("name"), Params: req.Params, Trigger: who(r) + " via API"})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -164,7 +164,7 @@ func (h *Handler) apiRunCancel(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.engine.Cancel(r.Context(), id, "api"); err != nil {
+	if err := h.engine.Cancel(r.Context(), id, who(r)); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -197,7 +197,7 @@ func (h *Handler) decide(w http.ResponseWriter, r *http.Request, d model.Decisio
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.engine.Decide(r.Context(), id, r.PathValue("task"), d, "api", req.Comment); err != nil {
+	if err := h.engine.Decide(r.Context(), id, r.PathValue("task"), d, who(r), req.Comment); err != nil {
 		h.fail(w, r, err)
 		return
 	}

@@ -13,16 +13,19 @@ import (
 	"testing"
 	"time"
 
+	"baton/auth"
 	"baton/engine"
 	"baton/plugin"
 	"baton/storage"
 )
 
 type apiHarness struct {
-	t   *testing.T
-	srv *httptest.Server
-	eng *engine.Engine
-	h   *Handler
+	t     *testing.T
+	srv   *httptest.Server
+	eng   *engine.Engine
+	h     *Handler
+	store *storage.Store
+	token string // API token of the user tester
 }
 
 func newAPI(t *testing.T) *apiHarness {
@@ -34,16 +37,31 @@ func newAPI(t *testing.T) *apiHarness {
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{engine: eng, store: store, log: testLogger(t), version: "test"}
+	h := newHandler(Config{Engine: eng, Store: store, Logger: testLogger(t), Version: "test"})
 	srv := httptest.NewServer(New(Config{Engine: eng, Store: store, Logger: testLogger(t), Version: "test"}))
+	hash, err := auth.HashPassword(testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := store.CreateUser(context.Background(), "tester", hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, tokenHash, prefix := auth.NewToken()
+	if _, err := store.CreateAPIToken(context.Background(), u.ID, "test", tokenHash, prefix); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		eng.Shutdown(ctx)
 	})
-	return &apiHarness{t: t, srv: srv, eng: eng, h: h}
+	return &apiHarness{t: t, srv: srv, eng: eng, h: h, store: store, token: token}
 }
+
+// testPassword is the password of the user tester.
+const testPassword = "tester-password"
 
 // do sends a request and decodes a JSON answer into out (when not nil).
 func (a *apiHarness) do(method, path, body string, wantStatus int, out any) {
@@ -52,6 +70,7 @@ func (a *apiHarness) do(method, path, body string, wantStatus int, out any) {
 	if err != nil {
 		a.t.Fatal(err)
 	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		a.t.Fatal(err)
@@ -198,7 +217,7 @@ func TestRunLifecycleOverAPI(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 		a.do("GET", path, "", http.StatusOK, &run)
 	}
-	if run.Status != "succeeded" || run.Outputs["said"] != "hello" || run.Tasks[1].Approval.Comment != "go" {
+	if run.Status != "succeeded" || run.Outputs["said"] != "hello" || run.Tasks[1].Approval.Comment != "go" || run.Tasks[1].Approval.By != "tester" {
 		t.Fatalf("final run = %+v", run)
 	}
 	a.do("POST", path+"/cancel", ``, http.StatusConflict, &e)

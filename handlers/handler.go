@@ -1,5 +1,5 @@
-// Package handlers is Baton's HTTP layer: one route table for the REST API,
-// the web UI, websockets and webhooks. Handlers ask the engine to act and
+// Package handlers is Baton's HTTP layer: one route table for the web UI,
+// the REST API, websockets and webhooks. Handlers ask the engine to act and
 // read from storage to show; errors are turned into responses (and logged,
 // when unexpected) in respond.go only.
 package handlers
@@ -7,9 +7,15 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
 
 	"baton/engine"
+	"baton/static"
 	"baton/storage"
+	"baton/views/layouts"
 )
 
 // Config is what the HTTP layer is built from.
@@ -18,58 +24,155 @@ type Config struct {
 	Store   *storage.Store
 	Logger  *slog.Logger
 	Version string
+	// SecureCookies marks the session cookie Secure; set it when users
+	// reach Baton over HTTPS (directly or through a proxy).
+	SecureCookies bool
 }
 
 // Handler holds the dependencies of every route.
 type Handler struct {
-	engine  *engine.Engine
-	store   *storage.Store
-	log     *slog.Logger
-	version string
+	engine   *engine.Engine
+	store    *storage.Store
+	log      *slog.Logger
+	version  string
+	sessions *scs.SessionManager
+	logins   *limiter
+	assets   layouts.Assets
 }
+
+// access says who may use a route.
+type access int
+
+const (
+	public   access = iota // anyone: health, login, static files
+	loggedIn               // a session or an API token
+)
 
 // route is one entry of the route table.
 type route struct {
 	pattern string // method and path, as http.ServeMux takes them
+	access  access
 	handler http.HandlerFunc
 }
 
 // New returns the server's root handler.
 func New(cfg Config) http.Handler {
-	h := &Handler{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, version: cfg.Version}
+	h := newHandler(cfg)
+	mux := http.NewServeMux()
+	for _, rt := range h.routes() {
+		mux.Handle(rt.pattern, h.wrap(rt))
+	}
+	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))
+}
+
+func newHandler(cfg Config) *Handler {
+	h := &Handler{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, version: cfg.Version, logins: newLimiter(10, time.Minute)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	mux := http.NewServeMux()
-	for _, rt := range h.routes() {
-		mux.HandleFunc(rt.pattern, rt.handler)
+	sm := scs.New()
+	if cfg.Store != nil {
+		sm.Store = cfg.Store.Sessions()
 	}
-	return mux
+	sm.Lifetime = 14 * 24 * time.Hour
+	sm.IdleTimeout = 3 * 24 * time.Hour
+	sm.Cookie.Name = "baton_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = cfg.SecureCookies
+	sm.Cookie.Path = "/"
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		h.log.Error("session store failed", "path", r.URL.Path, "err", err)
+		http.Error(w, "the session store failed; the server log has the details", http.StatusInternalServerError)
+	}
+	h.sessions = sm
+	h.assets = layouts.Assets{
+		CSS: static.URL("css/app.css"), AppJS: static.URL("js/app.js"), RunJS: static.URL("js/run.js"),
+		HTMX: static.URL("vendor/htmx.min.js"), Logo: static.URL("img/logo.svg"),
+	}
+	return h
+}
+
+// wrap applies a route's access rule. Websocket routes load the session
+// themselves: scs's middleware hides the connection a websocket needs.
+func (h *Handler) wrap(rt route) http.Handler {
+	bare := strings.Contains(rt.pattern, "/live") || strings.Contains(rt.pattern, "/ws/") ||
+		strings.HasPrefix(rt.pattern, "GET /static/") || rt.pattern == "GET /healthz"
+	next := http.Handler(rt.handler)
+	if rt.access == loggedIn {
+		next = h.requireUser(next, !bare)
+	}
+	if bare {
+		return next
+	}
+	return h.sessions.LoadAndSave(next)
 }
 
 // routes is the route table: every URL Baton answers.
 func (h *Handler) routes() []route {
 	return []route{
-		{"GET /healthz", h.healthz},
-		{"GET /api/v1/openapi.json", h.openapi},
+		{"GET /healthz", public, h.healthz},
+		{"GET /static/{hash}/{file...}", public, static.Handler().ServeHTTP},
 
-		{"GET /api/v1/task-types", h.apiTaskTypes},
-		{"GET /api/v1/compositions", h.apiCompositionList},
-		{"GET /api/v1/compositions/{name}", h.apiCompositionGet},
-		{"PUT /api/v1/compositions/{name}", h.apiCompositionPut},
-		{"DELETE /api/v1/compositions/{name}", h.apiCompositionDelete},
-		{"GET /api/v1/compositions/{name}/versions", h.apiCompositionVersions},
-		{"POST /api/v1/compositions/{name}/runs", h.apiRunStart},
+		// Web UI
+		{"GET /login", public, h.loginForm},
+		{"POST /login", public, h.login},
+		{"POST /logout", loggedIn, h.logout},
+		{"GET /{$}", loggedIn, h.dashboard},
+		{"GET /ui/nav", loggedIn, h.nav},
+		{"GET /compositions", loggedIn, h.compositions},
+		{"GET /compositions/{name}", loggedIn, h.composition},
+		{"POST /compositions/{name}/runs", loggedIn, h.compositionRun},
+		{"GET /runs", loggedIn, h.runs},
+		{"GET /runs/{id}", loggedIn, h.run},
+		{"GET /runs/{id}/live", loggedIn, h.runLive},
+		{"POST /runs/{id}/cancel", loggedIn, h.runCancel},
+		{"POST /runs/{id}/rerun", loggedIn, h.runRerun},
+		{"POST /runs/{id}/tasks/{task}/approve", loggedIn, h.taskApprove},
+		{"POST /runs/{id}/tasks/{task}/reject", loggedIn, h.taskReject},
+		{"GET /agents", loggedIn, h.agents},
+		{"GET /settings/tokens", loggedIn, h.tokens},
+		{"POST /settings/tokens", loggedIn, h.tokenCreate},
+		{"POST /settings/tokens/{id}/revoke", loggedIn, h.tokenRevoke},
+		{"GET /settings/users", loggedIn, h.users},
+		{"POST /settings/users", loggedIn, h.userAdd},
+		{"POST /settings/users/{name}/remove", loggedIn, h.userRemove},
+		{"POST /settings/password", loggedIn, h.passwordChange},
+		{"GET /ws/events", loggedIn, h.wsEvents},
+		{"/", public, h.notFound},
 
-		{"GET /api/v1/runs", h.apiRunList},
-		{"GET /api/v1/runs/{id}", h.apiRunGet},
-		{"GET /api/v1/runs/{id}/log", h.apiRunLog},
-		{"POST /api/v1/runs/{id}/cancel", h.apiRunCancel},
-		{"POST /api/v1/runs/{id}/tasks/{task}/approve", h.apiTaskApprove},
-		{"POST /api/v1/runs/{id}/tasks/{task}/reject", h.apiTaskReject},
+		// REST API
+		{"GET /api/v1/openapi.json", loggedIn, h.openapi},
+		{"GET /api/v1/task-types", loggedIn, h.apiTaskTypes},
+		{"GET /api/v1/compositions", loggedIn, h.apiCompositionList},
+		{"GET /api/v1/compositions/{name}", loggedIn, h.apiCompositionGet},
+		{"PUT /api/v1/compositions/{name}", loggedIn, h.apiCompositionPut},
+		{"DELETE /api/v1/compositions/{name}", loggedIn, h.apiCompositionDelete},
+		{"GET /api/v1/compositions/{name}/versions", loggedIn, h.apiCompositionVersions},
+		{"POST /api/v1/compositions/{name}/runs", loggedIn, h.apiRunStart},
+		{"GET /api/v1/runs", loggedIn, h.apiRunList},
+		{"GET /api/v1/runs/{id}", loggedIn, h.apiRunGet},
+		{"GET /api/v1/runs/{id}/log", loggedIn, h.apiRunLog},
+		{"POST /api/v1/runs/{id}/cancel", loggedIn, h.apiRunCancel},
+		{"POST /api/v1/runs/{id}/tasks/{task}/approve", loggedIn, h.apiTaskApprove},
+		{"POST /api/v1/runs/{id}/tasks/{task}/reject", loggedIn, h.apiTaskReject},
+		{"GET /api/v1/me", loggedIn, h.apiMe},
+		{"/api/", public, h.apiNotFound},
 	}
 }
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": h.version})
+}
+
+// securityHeaders sets headers every response should carry.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+		next.ServeHTTP(w, r)
+	})
 }

@@ -45,6 +45,10 @@ func badRequest(w http.ResponseWriter, msg string) {
 // fail turns an error into the fitting status and JSON body. It is the one
 // place a request error is logged, and only unexpected ones are.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if !isAPI(r) {
+		h.failPage(w, r, err)
+		return
+	}
 	var (
 		invalid  *engine.InvalidError
 		params   *engine.ParamsError
@@ -104,4 +108,30 @@ func byteSize(n int64) string {
 // logRequestError is for errors after the response has started.
 func (h *Handler) logRequestError(r *http.Request, msg string, err error) {
 	h.log.LogAttrs(r.Context(), slog.LevelWarn, msg, slog.String("path", r.URL.Path), slog.Any("err", err))
+}
+
+// failPage is fail for web pages: the same classification, as a page.
+func (h *Handler) failPage(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		state *engine.StateError
+		bad   *badInput
+	)
+	switch {
+	case errors.As(err, &bad):
+		h.errorPage(w, r, http.StatusBadRequest, "That request did not make sense", bad.msg, "", "")
+	case errors.As(err, &state):
+		h.errorPage(w, r, http.StatusConflict, "That cannot be done now", state.Msg, r.Header.Get("Referer"), "Go back")
+	case errors.Is(err, model.ErrNotFound):
+		h.errorPage(w, r, http.StatusNotFound, "Not found", capitalize(notFoundText(err))+".", "", "")
+	default:
+		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "The server could not do that. The server log has the details; try again in a moment.", "", "")
+	}
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -193,3 +193,23 @@ type NewRun struct {
 	Run   *Run
 	Tasks []*TaskRun
 }
+
+// User is a person who logs in to the web UI and owns API tokens.
+type User struct {
+	ID           int64
+	Name         string
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+// APIToken is a bearer token for the API. Only a hash of the token is
+// stored; Prefix (its first characters) lets people tell tokens apart.
+type APIToken struct {
+	ID         int64
+	UserID     int64
+	UserName   string
+	Name       string
+	Prefix     string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+}

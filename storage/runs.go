@@ -298,3 +298,44 @@ func (s *Store) GetTasks(ctx context.Context, runID int64) ([]*model.TaskRun, er
 	}
 	return out, rows.Err()
 }
+
+// CountActive returns how many runs are running and how many are waiting
+// for an approval, for the navigation badges.
+func (s *Store) CountActive(ctx context.Context) (running, waiting int, err error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT status, count(*) FROM runs WHERE status IN (?, ?) GROUP BY status`, model.RunRunning, model.RunWaiting)
+	if err != nil {
+		return 0, 0, fmt.Errorf("storage: count active runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st model.RunStatus
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return 0, 0, fmt.Errorf("storage: count active runs: %w", err)
+		}
+		if st == model.RunRunning {
+			running = n
+		} else {
+			waiting = n
+		}
+	}
+	return running, waiting, rows.Err()
+}
+
+// LastRuns returns the newest run of each composition.
+func (s *Store) LastRuns(ctx context.Context) (map[string]*model.Run, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id IN (SELECT max(id) FROM runs GROUP BY composition)`)
+	if err != nil {
+		return nil, fmt.Errorf("storage: last runs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]*model.Run{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("storage: last runs: %w", err)
+		}
+		out[r.Composition] = r
+	}
+	return out, rows.Err()
+}

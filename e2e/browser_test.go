@@ -1,0 +1,234 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browser starts headless Chromium for a test. Without Chromium the test is
+// skipped, unless BATON_REQUIRE_BROWSER is set (CI sets it), where it fails.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := ""
+	for _, p := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if found, err := exec.LookPath(p); err == nil {
+			path = found
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("BATON_REQUIRE_BROWSER") != "" {
+			t.Fatal("no Chromium found; install it (apt-get install chromium)")
+		}
+		t.Skip("no Chromium found; install it (apt-get install chromium) to run the browser tests")
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-quic", true),
+	)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// step runs browser actions with a time limit, failing the test with what
+// it was doing.
+func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(c, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// text reads the text of an element.
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(c, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("read %s: %v", sel, err)
+	}
+	return s
+}
+
+// eventually polls a JavaScript condition until it is true.
+func eventually(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 3000) : ""`))
+			t.Fatalf("%s: still not true after 20s (%v): %s\npage text:\n%s", what, err, js, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// shot saves a screenshot of the page when BATON_SCREENSHOTS names a directory.
+func shot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("BATON_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runStatus(ctx context.Context) string {
+	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("run-panel")||{dataset:{}}).dataset.status || ""`))
+	return s
+}
+
+// TestBrowser drives the real UI in Chromium: log in, start a run from the
+// params form, watch its lines arrive while it runs, see a field error,
+// approve a waiting run, cancel a running one.
+func TestBrowser(t *testing.T) {
+	ctx := browser(t)
+	dir := t.TempDir()
+	comps := filepath.Join(dir, "compositions")
+	writeFile(t, filepath.Join(comps, "slowlog.yaml"), `name: slowlog
+description: |
+  Prints **numbered lines** slowly, so you can watch them arrive.
+params:
+  count: {type: number, default: 5, description: How many lines}
+  color: {type: string, default: green, enum: [green, red]}
+tasks:
+  - id: count
+    env: {N: "${{ params.count }}"}
+    run: |
+      i=1
+      while [ $i -le $N ]; do
+        printf '\033[32mline %s\033[0m\n' $i
+        i=$((i+1))
+        sleep 0.4
+      done
+  - id: after
+    run: echo "done=yes" >> "$BATON_OUTPUT"
+`)
+	writeFile(t, filepath.Join(comps, "gated.yaml"), `name: gated
+tasks:
+  - id: build
+    run: echo built
+  - id: approve
+    type: approval
+    with: {message: "Ship **it**?"}
+  - id: ship
+    run: echo shipped
+`)
+	writeFile(t, filepath.Join(comps, "forever.yaml"), `name: forever
+tasks:
+  - id: wait
+    run: echo waiting; sleep 300
+`)
+	s := startServer(t, filepath.Join(dir, "data"), "--compositions", comps)
+
+	// Logging in: a page asks for it, the wrong password is refused.
+	step(t, ctx, "open the dashboard", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
+	shot(t, ctx, "login")
+	step(t, ctx, "log in wrongly",
+		chromedp.SendKeys(chromedp.CSS(`#name`), "admin"), chromedp.SendKeys(chromedp.CSS(`#password`), "not-the-password"),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-error]`)))
+	step(t, ctx, "log in",
+		chromedp.SendKeys(chromedp.CSS(`#password`), adminPassword),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=active-runs]`)))
+	if got := text(t, ctx, `[data-testid=user]`); got != "admin" {
+		t.Errorf("logged in as %q", got)
+	}
+
+	// A bad value: the problem shows on its field and nothing starts.
+	step(t, ctx, "open slowlog", chromedp.Navigate(s.url+"/compositions/slowlog"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=run-form]`)))
+	step(t, ctx, "enter a bad count",
+		chromedp.SetValue(chromedp.CSS(`#p-count`), "many"), chromedp.Click(chromedp.CSS(`[data-testid=start-run]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=field-count] [data-testid=field-error]`)))
+	if msg := text(t, ctx, `[data-testid=field-count] [data-testid=field-error]`); !strings.Contains(msg, "not a number") {
+		t.Errorf("field error = %q", msg)
+	}
+	var list struct{ Runs []apiRun }
+	s.call("GET", "/api/v1/runs?composition=slowlog", "", 200, &list)
+	if len(list.Runs) != 0 {
+		t.Fatalf("a run started despite the bad field: %+v", list.Runs)
+	}
+
+	// Start a run from the form and watch its lines arrive while it runs.
+	step(t, ctx, "start slowlog",
+		chromedp.SetValue(chromedp.CSS(`#p-count`), "8"), chromedp.Click(chromedp.CSS(`[data-testid=start-run]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=run-panel]`)))
+	eventually(t, ctx, "line 2 shows while the run is running",
+		`Array.from(document.querySelectorAll("#log .line .text")).some(e => e.textContent === "line 2")`)
+	if st := runStatus(ctx); st != "running" {
+		t.Errorf("status when line 2 appeared = %q, want running: lines must appear while the task runs", st)
+	}
+	colored, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector("#log .line .text .ansi-32")`))
+	if !colored {
+		t.Errorf("ANSI colours were not rendered")
+	}
+	shot(t, ctx, "run-live")
+	eventually(t, ctx, "the run succeeds", `document.getElementById("run-panel").dataset.status === "succeeded"`)
+	eventually(t, ctx, "the graph shows both tasks succeeded",
+		`document.querySelectorAll("[data-testid=graph-node][data-status=succeeded]").length === 2`)
+	lines, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log .line").length`))
+	if lines < 8 {
+		t.Errorf("log shows %d lines, want at least the 8 the task wrote", lines)
+	}
+	step(t, ctx, "filter the log by task", chromedp.SetValue(chromedp.CSS(`#log-task`), "after"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("log-task").dispatchEvent(new Event("change"))`))
+	eventually(t, ctx, "only the task's lines are shown",
+		`Array.from(document.querySelectorAll("#log .line:not(.hidden)")).every(l => l.dataset.task === "after")`)
+
+	// Approve a waiting run.
+	step(t, ctx, "start gated", chromedp.Navigate(s.url+"/compositions/gated"),
+		chromedp.Click(chromedp.CSS(`[data-testid=start-run]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=approval]`)))
+	if msg := text(t, ctx, `[data-testid=approval] .md strong`); msg != "it" {
+		t.Errorf("approval message not rendered as markdown: %q", msg)
+	}
+	eventually(t, ctx, "the run waits", `document.getElementById("run-panel").dataset.status === "waiting"`)
+	shot(t, ctx, "run-approval")
+	step(t, ctx, "approve", chromedp.SendKeys(chromedp.CSS(`[data-testid=approval-comment]`), "looks good"),
+		chromedp.Click(chromedp.CSS(`[data-testid=approve]`)))
+	eventually(t, ctx, "the approved run succeeds", `document.getElementById("run-panel").dataset.status === "succeeded"`)
+	if !strings.Contains(text(t, ctx, `[data-testid=task-table]`), "approved by admin: looks good") {
+		t.Errorf("decision not shown")
+	}
+
+	// Cancel a running one.
+	step(t, ctx, "start forever", chromedp.Navigate(s.url+"/compositions/forever"),
+		chromedp.Click(chromedp.CSS(`[data-testid=start-run]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=cancel]`)))
+	eventually(t, ctx, "it runs", `document.getElementById("run-panel").dataset.status === "running"`)
+	step(t, ctx, "cancel", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(chromedp.CSS(`[data-testid=cancel]`)))
+	eventually(t, ctx, "the run is cancelled", `document.getElementById("run-panel").dataset.status === "cancelled"`)
+
+	// The dashboard knows about all of it.
+	step(t, ctx, "dashboard", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=recent-failures]`)))
+	shot(t, ctx, "dashboard")
+	step(t, ctx, "compositions", chromedp.Navigate(s.url+"/compositions"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=composition-table]`)))
+	shot(t, ctx, "compositions")
+	step(t, ctx, "composition", chromedp.Navigate(s.url+"/compositions/slowlog"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=run-form]`)))
+	shot(t, ctx, "composition")
+	_ = fmt.Sprint
+}

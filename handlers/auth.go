@@ -1,0 +1,145 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"baton/auth"
+	"baton/model"
+)
+
+type userKey struct{}
+
+// withUser stores the authenticated user of a request.
+func withUser(ctx context.Context, u *model.User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
+
+// currentUser returns the authenticated user of a request; routes behind
+// requireUser always have one.
+func currentUser(r *http.Request) *model.User {
+	u, _ := r.Context().Value(userKey{}).(*model.User)
+	return u
+}
+
+// who names the current user in run triggers and approval records.
+func who(r *http.Request) string {
+	if u := currentUser(r); u != nil {
+		return u.Name
+	}
+	return "anonymous"
+}
+
+// requireUser lets a request through with a valid API token (Authorization:
+// Bearer) or a logged-in session. Otherwise API calls get 401 JSON and
+// pages a redirect to the login form.
+// withSession says whether the session middleware has loaded the session.
+func (h *Handler) requireUser(next http.Handler, withSession bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := h.authenticate(r, withSession)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if u == nil {
+			h.unauthorized(w, r)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(withUser(r.Context(), u)))
+	})
+}
+
+// authenticate finds the user of a request, or nil.
+func (h *Handler) authenticate(r *http.Request, withSession bool) (*model.User, error) {
+	if hdr := r.Header.Get("Authorization"); hdr != "" {
+		token, ok := strings.CutPrefix(hdr, "Bearer ")
+		if !ok {
+			return nil, nil
+		}
+		u, _, err := h.store.UserByTokenHash(r.Context(), auth.HashToken(token))
+		if errors.Is(err, model.ErrNotFound) {
+			return nil, nil
+		}
+		return u, err
+	}
+	ctx := r.Context()
+	if !withSession {
+		// Websocket routes skip the session middleware: load it here.
+		c, err := r.Cookie(h.sessions.Cookie.Name)
+		if err != nil {
+			return nil, nil
+		}
+		if ctx, err = h.sessions.Load(ctx, c.Value); err != nil {
+			return nil, err
+		}
+	}
+	id := h.sessions.GetInt64(ctx, "user_id")
+	if id == 0 {
+		return nil, nil
+	}
+	u, err := h.store.GetUserByID(ctx, id)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, nil // the user was removed
+	}
+	return u, err
+}
+
+func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request) {
+	if isAPI(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="baton"`)
+		writeJSON(w, http.StatusUnauthorized, apiError{Error: "authentication required: send an API token as `Authorization: Bearer TOKEN` (create one under Settings, or with `baton token create`)"})
+		return
+	}
+	if r.Method == http.MethodGet && !isWebsocket(r) {
+		http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	h.errorPage(w, r, http.StatusUnauthorized, "Please log in", "Your session has ended. Log in again to go on.", "/login", "Log in")
+}
+
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+
+func isWebsocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// limiter allows each client address a few attempts per period: login
+// guessing gets slow without locking anyone out for long.
+type limiter struct {
+	mu    sync.Mutex
+	per   map[string]*rate.Limiter
+	limit rate.Limit
+	burst int
+	seen  time.Time
+}
+
+func newLimiter(burst int, period time.Duration) *limiter {
+	return &limiter{per: map[string]*rate.Limiter{}, limit: rate.Every(period / time.Duration(burst)), burst: burst}
+}
+
+// allow reports whether the client may try now.
+func (l *limiter) allow(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if time.Since(l.seen) > 10*time.Minute {
+		clear(l.per) // forget idle clients now and then
+		l.seen = time.Now()
+	}
+	lim, ok := l.per[host]
+	if !ok {
+		lim = rate.NewLimiter(l.limit, l.burst)
+		l.per[host] = lim
+	}
+	return lim.Allow()
+}

@@ -1,0 +1,169 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"baton/auth"
+	"baton/storage"
+	"baton/views/pages"
+)
+
+func (h *Handler) tokensModel(r *http.Request) (pages.Tokens, error) {
+	m := pages.Tokens{Layout: h.page(r, "API tokens", "settings"), Now: time.Now()}
+	toks, err := h.store.ListAPITokens(r.Context(), currentUser(r).ID)
+	for _, t := range toks {
+		m.Tokens = append(m.Tokens, pages.TokenRow{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Created: t.CreatedAt, LastUsed: t.LastUsedAt})
+	}
+	return m, err
+}
+
+func (h *Handler) tokens(w http.ResponseWriter, r *http.Request) {
+	m, err := h.tokensModel(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, pages.TokensPage(m))
+}
+
+// tokenCreate makes a token and shows it once, on the page that answers
+// the form (it is never stored in the clear, nor put in the session).
+func (h *Handler) tokenCreate(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimSpace(r.FormValue("name"))
+	token, hash, prefix := auth.NewToken()
+	var err error
+	if name == "" || len(name) > 100 {
+		err = errors.New("give the token a name of at most 100 characters, such as ci or laptop")
+	} else {
+		_, err = h.store.CreateAPIToken(r.Context(), currentUser(r).ID, name, hash, prefix)
+	}
+	m, lerr := h.tokensModel(r)
+	if lerr != nil {
+		h.fail(w, r, lerr)
+		return
+	}
+	if err != nil {
+		m.Error = err.Error()
+		h.render(w, r, http.StatusUnprocessableEntity, pages.TokensPage(m))
+		return
+	}
+	m.NewToken, m.NewName = token, name
+	h.render(w, r, http.StatusOK, pages.TokensPage(m))
+}
+
+func (h *Handler) tokenRevoke(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		h.fail(w, r, &badInput{"token id is not a number"})
+		return
+	}
+	if err := h.store.DeleteAPIToken(r.Context(), currentUser(r).ID, id); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(r, true, "The token is revoked; requests with it are refused from now on.")
+	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
+}
+
+func (h *Handler) usersModel(r *http.Request) (pages.Users, error) {
+	m := pages.Users{Layout: h.page(r, "Users", "settings"), Now: time.Now(), Me: currentUser(r).Name}
+	users, err := h.store.ListUsers(r.Context())
+	for _, u := range users {
+		m.Users = append(m.Users, pages.UserRow{Name: u.Name, Created: u.CreatedAt})
+	}
+	return m, err
+}
+
+func (h *Handler) users(w http.ResponseWriter, r *http.Request) {
+	m, err := h.usersModel(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, pages.UsersPage(m))
+}
+
+// userName is what a user name may look like.
+var userName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// userAdd adds a user with a random password, shown once.
+func (h *Handler) userAdd(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimSpace(r.FormValue("name"))
+	password := auth.RandomPassword()
+	var err error
+	if !userName.MatchString(name) {
+		err = errors.New("a user name is 1 to 64 letters, digits, dots, dashes or underscores")
+	} else if hash, herr := auth.HashPassword(password); herr != nil {
+		err = herr
+	} else if _, err = h.store.CreateUser(r.Context(), name, hash); errors.Is(err, storage.ErrConflict) {
+		err = errors.New("there is already a user called " + name)
+	}
+	m, lerr := h.usersModel(r)
+	if lerr != nil {
+		h.fail(w, r, lerr)
+		return
+	}
+	if err != nil {
+		m.Error = err.Error()
+		h.render(w, r, http.StatusUnprocessableEntity, pages.UsersPage(m))
+		return
+	}
+	m.NewUser, m.NewPassword = name, password
+	h.render(w, r, http.StatusOK, pages.UsersPage(m))
+}
+
+func (h *Handler) userRemove(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if name == currentUser(r).Name {
+		h.fail(w, r, &badInput{"you cannot remove yourself; ask another user, or use `baton user remove` on the server"})
+		return
+	}
+	if err := h.store.DeleteUser(r.Context(), name); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(r, true, "User "+name+" removed, with their tokens.")
+	http.Redirect(w, r, "/settings/users", http.StatusSeeOther)
+}
+
+func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r)
+	fail := func(msg string) {
+		m, err := h.usersModel(r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		m.PassError = msg
+		h.render(w, r, http.StatusUnprocessableEntity, pages.UsersPage(m))
+	}
+	if !h.logins.allow(r) {
+		fail("Too many attempts; wait a minute.")
+		return
+	}
+	if auth.CheckPassword(u.PasswordHash, r.FormValue("current")) != nil {
+		fail("The current password is wrong.")
+		return
+	}
+	hash, err := auth.HashPassword(r.FormValue("new"))
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	if err := h.store.SetPassword(r.Context(), u.Name, hash); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(r, true, "Your password is changed.")
+	http.Redirect(w, r, "/settings/users", http.StatusSeeOther)
+}
+
+// apiMe says who the API token or session belongs to.
+func (h *Handler) apiMe(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"name": currentUser(r).Name})
+}

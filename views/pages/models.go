@@ -1,0 +1,211 @@
+// Package pages holds one templ component per screen of the web UI, and
+// the page models handlers fill for them.
+package pages
+
+import (
+	"time"
+
+	"baton/views/components"
+	"baton/views/layouts"
+)
+
+// Login is the login form.
+type Login struct {
+	Layout layouts.Page
+	Name   string
+	Next   string
+	Error  string
+}
+
+// ErrorPage explains what went wrong and offers a way back.
+type ErrorPage struct {
+	Layout   layouts.Page
+	Status   int
+	Headline string
+	Message  string
+	BackURL  string
+	BackText string
+	LoggedIn bool
+}
+
+// Dashboard is the start page.
+type Dashboard struct {
+	Layout         layouts.Page
+	Now            time.Time
+	Active         []components.RunRow
+	Waiting        []components.RunRow
+	Queued         []components.RunRow
+	Failures       []components.RunRow
+	Recent         []components.RunRow
+	Agents         []AgentRow
+	NoCompositions bool
+}
+
+// AgentRow is one agent in a list.
+type AgentRow struct {
+	Name     string
+	Status   string
+	Pools    string
+	Labels   string
+	Slots    string
+	Current  string
+	LastSeen time.Time
+	OS       string
+}
+
+// Compositions lists every composition.
+type Compositions struct {
+	Layout layouts.Page
+	Now    time.Time
+	Rows   []CompositionRow
+}
+
+// CompositionRow is one composition with its last run.
+type CompositionRow struct {
+	Name        string
+	Description string // first line, plain text
+	Version     int
+	Invalid     string
+	LastRun     *components.RunRow
+	Tasks       int
+}
+
+// Composition is one composition: description, the form that starts a
+// run, and its history.
+type Composition struct {
+	Layout          layouts.Page
+	Now             time.Time
+	Name            string
+	Version         int
+	SavedBy         string
+	SavedAt         time.Time
+	DescriptionHTML string
+	Invalid         string
+	Form            RunForm
+	Runs            []components.RunRow
+	Tasks           []string
+}
+
+// RunForm is the params form that starts a run, with a message per field
+// after a failed attempt.
+type RunForm struct {
+	Composition string
+	Fields      []ParamField
+	Error       string
+}
+
+// ParamField is one input of the params form.
+type ParamField struct {
+	Name     string
+	Type     string // string, number, boolean, list
+	Required bool
+	Value    string // as typed, or the default
+	Checked  bool   // booleans
+	Options  []string
+	HelpHTML string
+	Error    string
+}
+
+// Runs is the list of every run, filtered.
+type Runs struct {
+	Layout       layouts.Page
+	Now          time.Time
+	Rows         []components.RunRow
+	Composition  string
+	Status       string
+	Statuses     []string
+	Compositions []string
+	NextBefore   int64 // id for the "older" link; 0 when there is no more
+}
+
+// Run is the run page.
+type Run struct {
+	Layout  layouts.Page
+	Now     time.Time
+	ID      int64
+	Name    string // composition
+	Version int
+	Status  string
+	Error   string
+	Queue   string
+	Trigger string
+	Parent  *Parent
+	Started time.Time
+	Took    time.Duration
+	Agent   string
+	Params  []components.KV
+	Outputs []components.KV
+	Context []components.KV
+	Tasks   []TaskView
+	Graph   components.Graph
+	// Approvals waiting for a decision, with their messages rendered.
+	Approvals []ApprovalView
+	CanCancel bool
+	Done      bool
+	LogLines  int64
+	TaskIDs   []string
+}
+
+// Parent is the run a composition task started this one from.
+type Parent struct {
+	RunID int64
+	Task  string
+}
+
+// TaskView is one task of a run.
+type TaskView struct {
+	ID         string
+	Type       string
+	Status     string
+	Attempt    int
+	Attempts   int // 1 + retries
+	Took       time.Duration
+	Error      string
+	ChildRunID int64
+	Agent      string
+	Outputs    []components.KV
+	Decision   string // approval tasks once decided: "approved by alice: comment"
+}
+
+// ApprovalView is an approval task waiting for a decision.
+type ApprovalView struct {
+	Task        string
+	MessageHTML string
+}
+
+// Tokens is the page of one's API tokens.
+type Tokens struct {
+	Layout   layouts.Page
+	Now      time.Time
+	Tokens   []TokenRow
+	NewToken string // shown once, right after creation
+	NewName  string
+	Error    string
+}
+
+// TokenRow is one API token.
+type TokenRow struct {
+	ID       int64
+	Name     string
+	Prefix   string
+	Created  time.Time
+	LastUsed time.Time
+}
+
+// Users is the page listing users, adding one, and changing one's password.
+type Users struct {
+	Layout      layouts.Page
+	Now         time.Time
+	Users       []UserRow
+	Me          string
+	NewUser     string
+	NewPassword string // shown once after adding a user
+	Error       string
+	PassError   string
+}
+
+// UserRow is one user.
+type UserRow struct {
+	Name    string
+	Created time.Time
+}
