@@ -232,3 +232,37 @@ tasks:
 	shot(t, ctx, "composition")
 	_ = fmt.Sprint
 }
+
+// TestBrowserMillionLineLog opens the page of a run whose log has a
+// million lines: the page loads only the tail, stays responsive, and
+// earlier lines load on demand.
+func TestBrowserMillionLineLog(t *testing.T) {
+	ctx := browser(t)
+	dir := t.TempDir()
+	comps := filepath.Join(dir, "compositions")
+	writeFile(t, filepath.Join(comps, "million.yaml"), "name: million\ntasks:\n  - id: print\n    run: seq 1000000\n")
+	s := startServer(t, filepath.Join(dir, "data"), "--compositions", comps)
+	var run apiRun
+	s.call("POST", "/api/v1/compositions/million/runs", "", 201, &run)
+	s.waitFor(run.ID, "an end", func(r apiRun) bool { return r.Status == "succeeded" || r.Status == "failed" })
+
+	step(t, ctx, "log in", chromedp.Navigate(s.url+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`#name`), "admin"), chromedp.SendKeys(chromedp.CSS(`#password`), adminPassword),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=active-runs]`)))
+	start := time.Now()
+	step(t, ctx, "open the run", chromedp.Navigate(fmt.Sprintf("%s/runs/%d", s.url, run.ID)), chromedp.WaitVisible(chromedp.CSS(`#log .line`)))
+	eventually(t, ctx, "the last line is shown", `Array.from(document.querySelectorAll("#log .line .text")).some(e => e.textContent === "1000000")`)
+	opened := time.Since(start)
+	t.Logf("a run page with a 1,000,000-line log showed its last line %s after navigation", opened.Round(time.Millisecond))
+	n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log .line").length`))
+	if n > 1000 {
+		t.Errorf("the page holds %d lines; it should load only the tail", n)
+	}
+	// Responsive: a script runs at once, searching and loading earlier works.
+	step(t, ctx, "load earlier", chromedp.Click(chromedp.CSS(`[data-testid=load-earlier]`)))
+	eventually(t, ctx, "earlier lines are added", `document.querySelectorAll("#log .line").length >= 2000`)
+	first, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#log .line .text").textContent`))
+	if first == "1000000" || first == "" {
+		t.Errorf("first line after loading earlier = %q", first)
+	}
+}

@@ -20,7 +20,7 @@ import (
 )
 
 type apiHarness struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	eng   *engine.Engine
 	h     *Handler
@@ -28,7 +28,7 @@ type apiHarness struct {
 	token string // API token of the user tester
 }
 
-func newAPI(t *testing.T) *apiHarness {
+func newAPI(t testing.TB) *apiHarness {
 	t.Helper()
 	store := storage.NewTestStore(t)
 	reg := plugin.NewRegistry()
