@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -83,6 +84,21 @@ type cliRun struct {
 	asked    map[string]bool  // approvals already handled
 	answers  chan approvalAnswer
 	printed  map[int64]int64 // run id -> last seq printed
+
+	root      *model.Run // the run, once it has ended
+	followUps []int64    // runs its end started (on_failure)
+}
+
+// anyActive reports whether a run in this process has not ended: the
+// command waits for the runs its run starts when it fails, too.
+func (c *cliRun) anyActive(ctx context.Context) bool {
+	runs, err := c.store.ListRuns(ctx, storage.RunFilter{Statuses: []model.RunStatus{model.RunQueued, model.RunRunning, model.RunWaiting}, Limit: 1})
+	return err != nil || len(runs) > 0
+}
+
+func atoi(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
 }
 
 type approvalAnswer struct {
@@ -95,8 +111,7 @@ type approvalAnswer struct {
 func (c *cliRun) main(pluginDirs []string, dbPath, workdir string, slots int) int {
 	reg, err := loadPlugins(pluginDirs, []string{filepath.Dir(c.file)}, "")
 	if err != nil {
-		fmt.Fprintln(c.stderr, err)
-		return exitBadArgs
+		warnPlugins(c.stderr, err)
 	}
 	src, err := os.ReadFile(c.file)
 	if err != nil {
@@ -206,7 +221,7 @@ func (c *cliRun) follow(ctx context.Context, sub *engine.Subscription) *model.Ru
 				for id := range c.prefixes {
 					c.catchUp(ctx, id)
 				}
-				if r, err := c.store.GetRun(ctx, c.rootID); err == nil && r.Status.Done() {
+				if r, err := c.store.GetRun(ctx, c.rootID); err == nil && r.Status.Done() && !c.anyActive(ctx) {
 					return r
 				}
 				continue
@@ -247,11 +262,21 @@ func (c *cliRun) handle(ctx context.Context, ev engine.Event) *model.Run {
 			if p, ok := c.prefixes[r.ParentRunID]; ok && r.ParentRunID != 0 {
 				c.prefixes[r.ID] = p + r.ParentTask + "/"
 				c.catchUp(ctx, r.ID)
+			} else if id, ok := strings.CutPrefix(r.Trigger, "on_failure of run "); ok {
+				if p, ok := c.prefixes[atoi(id)]; ok {
+					c.prefixes[r.ID] = p + "on_failure:" + r.Composition + "/"
+					c.followUps = append(c.followUps, r.ID)
+					c.catchUp(ctx, r.ID)
+				}
 			}
 		}
 		if r.ID == c.rootID && r.Status.Done() {
 			c.catchUp(ctx, r.ID)
-			return r
+			c.root = r
+		}
+		if r.Status.Done() && c.root != nil && !c.anyActive(ctx) {
+			c.catchUp(ctx, r.ID)
+			return c.root
 		}
 	case engine.EventTask:
 		t := ev.Task
@@ -367,6 +392,11 @@ func (c *cliRun) summary(ctx context.Context, run *model.Run) {
 		result += ": " + run.Error
 	}
 	fmt.Fprintln(c.stdout, result)
+	for _, id := range c.followUps {
+		if f, err := c.store.GetRun(ctx, id); err == nil {
+			fmt.Fprintf(c.stdout, "its on_failure run %d of %s %s\n", f.ID, f.Composition, f.Status)
+		}
+	}
 }
 
 // isTerminal reports whether f is a character device (a terminal).

@@ -300,7 +300,7 @@ func (d *decoder) params(n *ynode) []Param {
 		path := "params." + e.key
 		d.pos[path] = e.val.pos
 		if !paramNameRe.MatchString(e.key) {
-			d.probs.add(e.keyPos, "param name %q may hold only lowercase letters, digits and _, and must not start with a digit (params become environment variables)", truncate(e.key, 40))
+			d.probs.add(e.keyPos, "param name %q may hold only lowercase letters, digits and _, and must not start with a digit (so that ${{ params.NAME }} works without quoting)", truncate(e.key, 40))
 		}
 		p := Param{Name: e.key, Type: TypeString}
 		d.param(&p, e.val, path)

@@ -154,7 +154,7 @@ func TestParseProblems(t *testing.T) {
 		{"task not a map", "name: x\ntasks:\n  - just text\n",
 			[]string{`3:5: task 1 must be a map with id: and type: or run:, not "just text"`}},
 		{"bad param name", "name: x\nparams:\n  Version: {type: string}\ntasks: [{id: a, run: x}]\n",
-			[]string{`3:3: param name "Version" may hold only lowercase letters, digits and _, and must not start with a digit (params become environment variables)`}},
+			[]string{`3:3: param name "Version" may hold only lowercase letters, digits and _, and must not start with a digit (so that ${{ params.NAME }} works without quoting)`}},
 		{"bad param type", "name: x\nparams:\n  n: {type: int}\ntasks: [{id: a, run: x}]\n",
 			[]string{`3:13: type of param n must be one of string, number, boolean, list, not "int"; did you mean "number"?`}},
 		{"default does not fit", "name: x\nparams:\n  n: {type: number, default: many}\ntasks: [{id: a, run: x}]\n",

@@ -51,6 +51,43 @@ func (r *runner) startControl(t *model.TaskRun, task *composition.Task) {
 	default:
 		r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("task type %q has no handler in this server", task.Type))
 	}
+	r.armTimeout(t)
+}
+
+// armTimeout ends a control task that is still going when its timeout,
+// counted from when it started, has passed; after a restart the timer
+// counts only what is left.
+func (r *runner) armTimeout(t *model.TaskRun) {
+	task, in := r.byID[t.TaskID], r.inflight[t.TaskID]
+	if task.Timeout <= 0 || in == nil || in.kind == "work" {
+		return
+	}
+	id, attempt := t.TaskID, in.attempt
+	in.timeout = time.AfterFunc(time.Until(t.StartedAt.Add(task.Timeout)), func() {
+		r.send(evTimeout{task: id, attempt: attempt})
+	})
+}
+
+// timedOut fails a control task that ran past its timeout: an approval
+// nobody answered, a child run that took too long (it is cancelled), a
+// wait or sleep.
+func (r *runner) timedOut(ev evTimeout) {
+	in := r.inflight[ev.task]
+	if in == nil || in.attempt != ev.attempt {
+		return
+	}
+	task := r.byID[ev.task]
+	switch {
+	case in.kind == "composition" && in.child != 0:
+		go r.e.Cancel(context.Background(), in.child, fmt.Sprintf("the timeout of task %s of run %d", ev.task, r.run.ID))
+	case in.cancel != nil:
+		in.cancel(errCancelled)
+	}
+	what := ""
+	if in.kind == "approval" {
+		what = " waiting for a decision"
+	}
+	r.failOrRetry(r.tasks[ev.task], nil, fmt.Sprintf("timed out after %s%s", task.Timeout, what))
 }
 
 // startChild starts the run a composition task calls. The child's link to
@@ -129,8 +166,7 @@ func (r *runner) childEnded(ev evChild) {
 }
 
 func (r *runner) failOrRetryChild(t *model.TaskRun, outputs map[string]any, msg string) {
-	t.Outputs = outputs
-	r.failOrRetry(t, msg)
+	r.failOrRetry(t, outputs, msg)
 }
 
 // sleep ends the task when its duration has passed since it started, so a

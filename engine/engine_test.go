@@ -581,3 +581,77 @@ tasks:
 		t.Errorf("sleep lasted %s", d)
 	}
 }
+
+func TestControlTaskTimeouts(t *testing.T) {
+	h := newHarness(t, `
+name: slow-child
+tasks:
+  - id: nap
+    run: sleep 30
+`, `
+name: timeouts
+tasks:
+  - id: ask
+    type: approval
+    timeout: 200ms
+    continue_on_error: true
+  - id: call
+    needs: []
+    type: composition
+    timeout: 300ms
+    continue_on_error: true
+    with: {name: slow-child}
+  - id: nap
+    needs: []
+    type: sleep
+    timeout: 100ms
+    continue_on_error: true
+    with: {duration: 10s}
+`)
+	r := h.waitDone(h.startRun("timeouts", nil).ID)
+	ts := h.tasks(r.ID)
+	for id, want := range map[string]string{"ask": "timed out after 200ms waiting for a decision", "call": "timed out after 300ms", "nap": "timed out after 100ms"} {
+		if ts[id].Status != model.TaskFailed || ts[id].Error != want {
+			t.Errorf("task %s: %s %q, want failed %q", id, ts[id].Status, ts[id].Error, want)
+		}
+	}
+	child := h.waitDone(ts["call"].ChildRunID)
+	if child.Status != model.RunCancelled {
+		t.Errorf("the timed-out call's run is %s, want cancelled", child.Status)
+	}
+}
+
+func TestContextMergeIsAllOrNothing(t *testing.T) {
+	h := newHarness(t, `
+name: clash
+tasks:
+  - id: first
+    run: echo "cloud=x" >> "$BATON_CONTEXT"
+  - id: second
+    continue_on_error: true
+    run: |
+      echo "aaa=1" >> "$BATON_CONTEXT"
+      echo "cloud.id=2" >> "$BATON_CONTEXT"
+      echo "zzz=3" >> "$BATON_CONTEXT"
+  - id: third
+    continue_on_error: true
+    run: echo "workdir=/elsewhere" >> "$BATON_CONTEXT"
+  - id: failing
+    continue_on_error: true
+    run: echo "status=half" >> "$BATON_OUTPUT"; exit 1
+`)
+	r := h.waitDone(h.startRun("clash", nil).ID)
+	ts := h.tasks(r.ID)
+	if ts["second"].Status != model.TaskFailed || !strings.Contains(ts["second"].Error, `"cloud.id" clashes with "cloud"`) {
+		t.Errorf("second: %s %q", ts["second"].Status, ts["second"].Error)
+	}
+	if _, ok := r.Context["aaa"]; ok {
+		t.Errorf("a clashing task left part of its context: %v", r.Context)
+	}
+	if ts["third"].Status != model.TaskFailed || !strings.HasSuffix(r.Context["workdir"], "/clash/0") {
+		t.Errorf("workdir was overwritten: %v (%s)", r.Context, ts["third"].Error)
+	}
+	if ts["failing"].Outputs["status"] != "half" {
+		t.Errorf("a failed task lost its outputs: %v", ts["failing"].Outputs)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"baton/composition"
@@ -51,6 +53,11 @@ type (
 		outputs map[string]any
 		err     error
 	}
+	// evTimeout: a control task has run past its timeout.
+	evTimeout struct {
+		task    string
+		attempt int
+	}
 	// evShutdown: the engine is stopping.
 	evShutdown struct{}
 )
@@ -81,6 +88,8 @@ func (r *runner) handle(ev any) {
 		r.childEnded(ev)
 	case evWake:
 		r.wake(ev)
+	case evTimeout:
+		r.timedOut(ev)
 	case evShutdown:
 		r.shutdown = true
 		for id, in := range r.inflight {
@@ -125,11 +134,11 @@ func (r *runner) result(ev evResult) {
 		return
 	}
 	r.e.logs.Sync() // the task's lines are stored before its end is
+	outputs := make(map[string]any, len(ev.res.Outputs))
+	for k, v := range ev.res.Outputs {
+		outputs[k] = v
+	}
 	if ev.res.Err == nil {
-		outputs := make(map[string]any, len(ev.res.Outputs))
-		for k, v := range ev.res.Outputs {
-			outputs[k] = v
-		}
 		if err := r.mergeContext(ev.res.Context); err != nil {
 			r.endTask(t, model.TaskFailed, outputs, err.Error())
 			return
@@ -142,15 +151,16 @@ func (r *runner) result(ev evResult) {
 		errText = ev.cause.Error()
 	}
 	if errors.Is(ev.cause, errCancelled) {
-		r.endTask(t, model.TaskCancelled, nil, "cancelled")
+		r.endTask(t, model.TaskCancelled, outputs, "cancelled")
 		return
 	}
-	r.failOrRetry(t, errText)
+	r.failOrRetry(t, outputs, errText)
 }
 
-// failOrRetry fails a task, or schedules its next attempt when it has
-// retries left and the run is still going.
-func (r *runner) failOrRetry(t *model.TaskRun, errText string) {
+// failOrRetry fails a task (keeping the outputs its attempt produced), or
+// schedules its next attempt when it has retries left and the run is still
+// going.
+func (r *runner) failOrRetry(t *model.TaskRun, outputs map[string]any, errText string) {
 	task := r.byID[t.TaskID]
 	if t.Attempt <= task.Retries && r.halt == running {
 		delete(r.inflight, t.TaskID)
@@ -162,18 +172,27 @@ func (r *runner) failOrRetry(t *model.TaskRun, errText string) {
 		time.AfterFunc(task.RetryDelay, func() { r.send(evWake{task: id, retry: true}) })
 		return
 	}
-	r.endTask(t, model.TaskFailed, nil, errText)
+	r.endTask(t, model.TaskFailed, outputs, errText)
 }
 
-// mergeContext adds keys a task set to the run's shared context.
+// mergeContext adds the keys a task set to the run's shared context, all
+// or none: a key that clashes leaves the context as it was.
 func (r *runner) mergeContext(set map[string]string) error {
-	for k, v := range set {
-		if other, clash := composition.ContextConflict(r.run.Context, k); clash {
+	if len(set) == 0 {
+		return nil
+	}
+	next := maps.Clone(r.run.Context)
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		if k == "workdir" {
+			return errors.New("context key workdir is set by Baton (the run's workspace) and cannot be changed; use another name")
+		}
+		if other, clash := composition.ContextConflict(next, k); clash {
 			return fmt.Errorf("context key %q clashes with %q already in the context: a key cannot be both a value and a prefix of another key", k, other)
 		}
-		r.run.Context[k] = v
-		r.runDirty = true
+		next[k] = set[k]
 	}
+	r.run.Context = next
+	r.runDirty = true
 	return nil
 }
 

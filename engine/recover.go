@@ -33,7 +33,12 @@ func (r *runner) resume() {
 			}
 		default:
 			r.log(t.TaskID, "attempt %d was interrupted by server restart", t.Attempt)
-			r.failOrRetry(t, "interrupted by server restart")
+			r.failOrRetry(t, nil, "interrupted by server restart")
+		}
+	}
+	for _, t := range r.order {
+		if r.inflight[t.TaskID] != nil {
+			r.armTimeout(t)
 		}
 	}
 	r.runDirty = true

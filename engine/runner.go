@@ -59,6 +59,7 @@ type inflight struct {
 	attempt int
 	child   int64
 	cancel  context.CancelCauseFunc
+	timeout *time.Timer // control tasks with a timeout
 }
 
 // Causes given to a task's context when it is stopped.
@@ -313,6 +314,9 @@ func (r *runner) markStarted(t *model.TaskRun, attempt int) {
 
 // endTask records the end of a task and what it means for the run.
 func (r *runner) endTask(t *model.TaskRun, status model.TaskStatus, outputs map[string]any, errText string) {
+	if in := r.inflight[t.TaskID]; in != nil && in.timeout != nil {
+		in.timeout.Stop()
+	}
 	delete(r.inflight, t.TaskID)
 	t.Status, t.Outputs, t.Error, t.FinishedAt = status, outputs, errText, time.Now()
 	if t.StartedAt.IsZero() {

@@ -12,15 +12,15 @@ func builtinTypes() []*TaskType {
 			Name:  "shell",
 			Group: "Basics",
 			Icon:  "terminal",
-			Description: "Runs a shell script in the run's workspace. The script is written to a file and run as " +
-				"`<shell> -e <file>`, so it stops at the first command that fails.\n\n" +
+			Description: "Runs a shell script in the run's workspace as `<shell> -e -c <script>` (scripts over " +
+				"64 KiB through a file), so it stops at the first command that fails.\n\n" +
 				"Outputs: write `name=value` lines to the file named by `$BATON_OUTPUT`; shared context " +
 				"values go to `$BATON_CONTEXT` the same way.",
 			Fields: []composition.FieldSpec{
 				{Name: "run", Type: composition.TypeText, Required: true,
 					Description: "The script to run."},
 				{Name: "shell", Type: composition.TypeString, Default: "sh",
-					Description: "The interpreter, run as `<shell> -e <script file>`. The default `sh` is a POSIX shell; " +
+					Description: "The interpreter, run as `<shell> -e -c <script>`. The default `sh` is a POSIX shell; " +
 						"set `shell: bash` for bash features such as arrays or `set -o pipefail`. Extra words are " +
 						"passed before `-e`, as in `bash -o pipefail`."},
 			},
@@ -39,7 +39,7 @@ func builtinTypes() []*TaskType {
 				{Name: "url", Type: composition.TypeString, Required: true,
 					Description: "The URL to request, `http://` or `https://`."},
 				{Name: "headers", Type: composition.TypeMap,
-					Description: "Request headers, name to value, e.g. `Authorization: Bearer ${{ secrets.token }}`."},
+					Description: "Request headers, name to value, e.g. `Authorization: Bearer ${{ params.token }}`."},
 				{Name: "body", Type: composition.TypeText,
 					Description: "The request body. Set a `Content-Type` header to say what it is."},
 				{Name: "expect_status", Type: composition.TypeList,
@@ -90,11 +90,11 @@ func builtinTypes() []*TaskType {
 			Group:   "Flow",
 			Icon:    "hourglass",
 			Control: true,
-			Description: "Waits for another run to end. Give exactly one of `composition` (its latest active run) " +
-				"or `run` (a run id).",
+			Description: "Waits until no other run of a composition is queued or running (`composition`), " +
+				"or until a given run has ended (`run`, a run id). Give exactly one of them.",
 			Fields: []composition.FieldSpec{
 				{Name: "composition", Type: composition.TypeString,
-					Description: "Wait for the latest active run of this composition. Give this or `run`."},
+					Description: "Wait until no other run of this composition is queued or running. Give this or `run`."},
 				{Name: "run", Type: composition.TypeString,
 					Description: "Wait for the run with this id. Give this or `composition`."},
 			},

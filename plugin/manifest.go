@@ -217,11 +217,16 @@ func (d *manifestDecoder) task(p *Plugin, kv *ast.MappingValueNode) *TaskType {
 // fields decodes a task's fields.
 func (d *manifestDecoder) fields(n ast.Node, task string) []composition.FieldSpec {
 	var out []composition.FieldSpec
+	envNames := map[string]string{} // BATON_FIELD_ variable -> field
 	for _, kv := range d.entries(n, task+": fields") {
 		name := keyName(kv)
 		where := fmt.Sprintf("%s: field %s", task, name)
 		if !validFieldName(name) {
 			d.errorf(kv.Key, "%s: a field name holds letters, digits, _ and - only, starting with a letter or _", where)
+		} else if other, taken := envNames[FieldEnvName(name)]; taken {
+			d.errorf(kv.Key, "%s: fields %s and %s would both reach the command as %s; rename one", where, other, name, FieldEnvName(name))
+		} else {
+			envNames[FieldEnvName(name)] = name
 		}
 		f := composition.FieldSpec{Name: name}
 		if s, ok := unwrap(kv.Value).(*ast.StringNode); ok && slices.Contains(fieldTypes, composition.FieldType(s.Value)) {

@@ -144,6 +144,13 @@ func TestLoadPluginErrors(t *testing.T) {
 			},
 		},
 		{
+			name:     "fields that share an environment variable",
+			manifest: "name: x\ntasks:\n  x.a:\n    command: [./a.sh]\n    fields:\n      dry-run: {type: boolean}\n      dry_run: {type: boolean}\n",
+			want: []string{
+				`plugin.yaml:7:7: task x.a: field dry_run: fields dry-run and dry_run would both reach the command as BATON_FIELD_DRY_RUN; rename one`,
+			},
+		},
+		{
 			name:     "bad field type",
 			manifest: "name: x\ntasks:\n  x.a:\n    command: [./a.sh]\n    fields:\n      n: {type: nubmer}\n      m: {required: true}\n",
 			want: []string{
