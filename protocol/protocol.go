@@ -51,7 +51,20 @@
 // accepted, and acknowledges them again.
 //
 // A result is sent only after every line of the job (LogLines tells how
-// many there were), so a stored result means a complete log.
+// many there were), so a stored result means a complete log. After an agent
+// crash, lines that were only in its memory are gone: the agent numbers what
+// it still has right after what the server acknowledged, notes the loss in a
+// line of its own, and sends a result whose LogLines may be lower than the
+// count its hello gave; the server accepts it.
+//
+// Welcome answers every job the hello listed: in Acked (go on sending), in
+// ResultStored (forget it) or in Drop (kill it and forget it). A job the
+// server believed running on the agent that the hello does not list is lost:
+// the server fails it at once ("agent_lost") rather than waiting.
+//
+// An agent that cannot start a job at all (it is draining, a plugin cannot
+// be fetched) answers with a Result whose NotRun is true: the server puts
+// the task back to be placed again, without counting an attempt.
 //
 // # Who retries
 //
@@ -65,6 +78,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,10 +93,12 @@ const Version = 1
 
 // Limits and timings of the protocol.
 const (
-	// MaxMessageBytes bounds one message; a larger one is a protocol error.
+	// MaxMessageBytes bounds one encoded message; a larger one is a protocol
+	// error. Encode refuses to produce one.
 	MaxMessageBytes = 1 << 20
-	// MaxLogBytes bounds the text in one log message, so that a log message
-	// stays well under MaxMessageBytes once encoded.
+	// MaxLogBytes is a guide for the text in one log message. JSON escapes
+	// and each line's stream and time add to it, so a sender also checks
+	// the encoded size (Encode's ErrTooLarge) and splits.
 	MaxLogBytes = 256 << 10
 	// PingInterval is how often each side sends a websocket ping.
 	PingInterval = 20 * time.Second
@@ -214,6 +230,10 @@ type Result struct {
 	Outputs  map[string]string `json:"outputs,omitempty"`
 	Context  map[string]string `json:"context,omitempty"`
 	LogLines int64             `json:"log_lines"` // how many lines the job wrote
+	// NotRun says the job never started (the agent is draining, a plugin
+	// could not be fetched): the server places the task again without
+	// counting an attempt. Error says why.
+	NotRun bool `json:"not_run,omitempty"`
 }
 
 // Cancel asks the agent to stop a job (its whole process group). The agent
@@ -332,10 +352,15 @@ func Encode(msg any) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("protocol: %T is not a message", msg)
 	}
-	data, err := json.Marshal(msg)
-	if err != nil {
+	// No HTML escaping: a log line full of < or & would otherwise grow six
+	// times over on the wire.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(msg); err != nil {
 		return nil, err
 	}
+	data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if len(data) > MaxMessageBytes {
 		return nil, ErrTooLarge
 	}
