@@ -1,0 +1,144 @@
+package agentd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// externalFacts reads the facts files of dir (see Facts). Executables run
+// at the same time; the results are merged in file name order.
+func externalFacts(ctx context.Context, dir string, log *slog.Logger) Facts {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			log.Warn("cannot read the facts directory", "dir", dir, "err", err)
+		}
+		return nil
+	}
+	found := make([]Facts, len(entries))
+	var wg sync.WaitGroup
+	for i, e := range entries {
+		name := e.Name()
+		path := filepath.Join(dir, name)
+		if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") {
+			continue
+		}
+		info, err := os.Stat(path) // follows symlinks
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		switch strings.ToLower(filepath.Ext(name)) {
+		case ".txt":
+			found[i] = readTextFacts(path, log)
+		case ".json":
+			found[i] = readObjectFacts(path, json.Unmarshal, log)
+		case ".yaml", ".yml":
+			found[i] = readObjectFacts(path, yaml.Unmarshal, log)
+		default:
+			if info.Mode().Perm()&0o111 == 0 {
+				log.Debug("skipping a file in the facts directory: not .txt, .json, .yaml or executable", "file", path)
+				continue
+			}
+			wg.Go(func() { found[i] = runFactsCommand(ctx, path, log) })
+		}
+	}
+	wg.Wait()
+	out := Facts{}
+	for _, f := range found {
+		maps.Copy(out, f)
+	}
+	return out
+}
+
+// readTextFacts reads a key=value file.
+func readTextFacts(path string, log *slog.Logger) Facts {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		log.Warn("cannot read a facts file", "file", path, "err", err)
+		return nil
+	}
+	facts, bad := parseKeyValues(data)
+	for _, n := range bad {
+		log.Warn("facts file: skipping a line that is not key=value", "file", fmt.Sprintf("%s:%d", path, n))
+	}
+	return facts
+}
+
+// readObjectFacts reads a JSON or YAML file holding one object.
+func readObjectFacts(path string, unmarshal func([]byte, any) error, log *slog.Logger) Facts {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		log.Warn("cannot read a facts file", "file", path, "err", err)
+		return nil
+	}
+	var facts Facts
+	if err := unmarshal(data, &facts); err != nil {
+		log.Warn("skipping a facts file: it must hold one object of facts", "file", path, "err", err)
+		return nil
+	}
+	// Round trip through JSON so the facts are what the server will see,
+	// and anything JSON cannot carry is caught here.
+	canon, err := json.Marshal(facts)
+	if err == nil {
+		facts = nil
+		err = json.Unmarshal(canon, &facts)
+	}
+	if err != nil {
+		log.Warn("skipping a facts file: its values cannot be sent as JSON", "file", path, "err", err)
+		return nil
+	}
+	return facts
+}
+
+// runFactsCommand runs an executable facts file and reads its standard
+// output as key=value lines. A failing or slow one is logged and skipped.
+func runFactsCommand(ctx context.Context, path string, log *slog.Logger) Facts {
+	ctx, cancel := context.WithTimeout(ctx, factTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path)
+	cmd.Dir = filepath.Dir(path)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &limitedBuffer{buf: &stderr, max: 4 << 10}
+	killGroupOnCancel(cmd)
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("no answer within %s", factTimeout)
+	}
+	if err != nil {
+		log.Warn("skipping a facts executable that failed", "file", path, "err", err, "stderr", strings.TrimSpace(stderr.String()))
+		return nil
+	}
+	facts, bad := parseKeyValues(stdout.Bytes())
+	for _, n := range bad {
+		log.Warn("facts executable: skipping an output line that is not key=value", "file", path, "line", n)
+	}
+	return facts
+}
+
+// limitedBuffer keeps the first max bytes written to it and discards the
+// rest.
+type limitedBuffer struct {
+	buf *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.buf.Len(); room > 0 {
+		l.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
