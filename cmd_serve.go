@@ -33,6 +33,8 @@ type serveConfig struct {
 	shutdownGrace time.Duration
 	logLevel      string
 	secureCookies bool
+	agentTimeout  time.Duration
+	agentGrace    time.Duration
 }
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
@@ -43,9 +45,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.compositions, "compositions", envString("compositions", ""), help("compositions", "directory of *.yaml compositions to load at start"))
 	plugins := envList("plugins")
 	fs.Var(&plugins, "plugins", help("plugins", "a plugin directory to load (repeatable); default: plugins/ beside the compositions and in the data directory"))
-	fs.IntVar(&cfg.localSlots, "local-slots", envInt("local-slots", 2), help("local-slots", "work tasks the server runs at once itself"))
+	fs.IntVar(&cfg.localSlots, "local-slots", envInt("local-slots", 2), help("local-slots", "work tasks the server runs at once itself (0: none, every run goes to agents)"))
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", envDuration("shutdown-grace", 30*time.Second), help("shutdown-grace", "on SIGTERM, how long running tasks get to finish"))
 	fs.StringVar(&cfg.logLevel, "log-level", envString("log-level", "info"), help("log-level", "debug, info, warn or error"))
+	fs.DurationVar(&cfg.agentTimeout, "agent-timeout", envDuration("agent-timeout", 60*time.Second), help("agent-timeout", "an agent silent this long is offline"))
+	fs.DurationVar(&cfg.agentGrace, "agent-grace", envDuration("agent-grace", 5*time.Minute), help("agent-grace", "how long the jobs of an offline agent wait for it before they fail as agent_lost"))
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envString("secure-cookies", "") == "true", help("secure-cookies", "mark the session cookie Secure (set it when users reach Baton over HTTPS)"))
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -103,7 +107,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	go cleanSessions(ctx, store, log)
 	local := engine.NewLocal(reg, filepath.Join(cfg.data, "workspaces"), cfg.localSlots)
 	local.Leftovers = &plugin.Leftovers{Dir: filepath.Join(cfg.data, "running")}
-	eng := engine.New(engine.Config{Store: store, Catalog: reg, Logger: log, Local: local})
+	eng := engine.New(engine.Config{Store: store, Catalog: reg, Logger: log, Local: local, Version: version,
+		Hub: engine.HubConfig{AgentTimeout: cfg.agentTimeout, AgentGrace: cfg.agentGrace}})
 	if cfg.compositions != "" {
 		loadCompositionDir(ctx, eng, cfg.compositions, log)
 	}

@@ -58,12 +58,21 @@ func (e *Engine) schedule() bool {
 			keep = append(keep, r)
 			continue
 		}
+		exec, reason := e.place(comp, "", e.lastGood[r.Composition])
+		if exec == nil {
+			if reason != r.QueueReason {
+				updates = append(updates, reasonUpdate{r, reason})
+			}
+			keep = append(keep, r)
+			continue
+		}
 		e.active[r.Composition]++
 		tasks := make([]*model.TaskRun, len(comp.Tasks))
 		for i, t := range comp.Tasks {
 			tasks[i] = &model.TaskRun{RunID: r.ID, TaskID: t.ID, Status: model.TaskPending}
 		}
 		rn := newRunner(e, r, comp, tasks, true)
+		rn.exec, rn.reserved = exec, true
 		e.runners[r.ID] = rn
 		e.wg.Add(1)
 		go rn.loop()
@@ -115,6 +124,7 @@ func (e *Engine) resume(ctx context.Context, r *model.Run) error {
 		e.ws.hold(r.Agent, r.Workspace, r.ID)
 	}
 	rn := newRunner(e, r, comp, tasks, false)
+	rn.exec = e.executor(r.Agent)
 	e.runners[r.ID] = rn
 	e.wg.Add(1)
 	go rn.loop()
@@ -127,6 +137,9 @@ func (e *Engine) runnerDone(rn *runner, follow []model.NewRun) {
 	e.mu.Lock()
 	delete(e.runners, rn.run.ID)
 	e.active[rn.run.Composition]--
+	if rn.run.Status == model.RunSucceeded {
+		e.lastGood[rn.run.Composition] = rn.run.Agent
+	}
 	var parent *runner
 	if rn.run.Status.Done() {
 		close(e.ended)

@@ -31,14 +31,26 @@ type Store interface {
 	GetTasks(ctx context.Context, runID int64) ([]*model.TaskRun, error)
 	ActiveRuns(ctx context.Context) ([]*model.Run, error)
 	AppendLogs(ctx context.Context, batches []model.LogBatch) error
+
+	// Agents
+	GetAgent(ctx context.Context, name string) (*model.Agent, error)
+	AgentConnected(ctx context.Context, a *model.Agent) error
+	AgentDisconnected(ctx context.Context, name string, lastSeen time.Time, reason string) error
+	AgentSeen(ctx context.Context, name string, lastSeen time.Time, facts map[string]any) error
+	ResetAgentsOnline(ctx context.Context) error
+	CreateAgentJob(ctx context.Context, j *model.AgentJob) error
+	GetAgentJob(ctx context.Context, jobID string) (*model.AgentJob, error)
+	DeleteAgentJob(ctx context.Context, jobID string) error
 }
 
 // Config holds what the engine is built from.
 type Config struct {
 	Store   Store
 	Catalog *plugin.Registry
-	Local   Executor // the server's own executor; required for now
+	Local   Executor // the server's own executor
 	Logger  *slog.Logger
+	Hub     HubConfig
+	Version string // of the server, told to agents
 }
 
 // Engine runs compositions. Create it with New, call Start once, and
@@ -52,6 +64,10 @@ type Engine struct {
 	logs  *logWriter
 	comps *compCache
 	ws    *workspaces
+	hub   *Hub
+
+	version    string
+	localFacts map[string]any
 
 	ctx    context.Context // ends when the engine shuts down
 	cancel context.CancelFunc
@@ -60,6 +76,7 @@ type Engine struct {
 	queue    []*model.Run      // queued runs, oldest first
 	runners  map[int64]*runner // active runs
 	active   map[string]int    // composition -> active runs
+	lastGood map[string]string // composition -> executor of its last successful run
 	ended    chan struct{}     // closed and replaced whenever a run ends
 	stopping bool
 	wg       sync.WaitGroup
@@ -76,7 +93,7 @@ func New(cfg Config) *Engine {
 	}
 	bus := NewBus()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Engine{
+	e := &Engine{
 		store:   cfg.Store,
 		cat:     cfg.Catalog,
 		local:   cfg.Local,
@@ -92,8 +109,26 @@ func New(cfg Config) *Engine {
 		ended:   make(chan struct{}),
 		kick:    make(chan struct{}, 1),
 
-		schedDone: make(chan struct{}),
+		schedDone:  make(chan struct{}),
+		lastGood:   map[string]string{},
+		version:    cfg.Version,
+		localFacts: gatherLocalFacts(),
 	}
+	e.hub = newHub(e, cfg.Hub)
+	return e
+}
+
+// Hub returns the agents' hub, which the HTTP layer hands connections to.
+func (e *Engine) Hub() *Hub { return e.hub }
+
+// executor returns the executor a run or task was placed on, by name.
+func (e *Engine) executor(name string) Executor {
+	if name == "" || name == "local" {
+		return e.local
+	}
+	e.hub.mu.Lock()
+	defer e.hub.mu.Unlock()
+	return e.hub.stateLocked(name).exec
 }
 
 // Bus returns the event bus that live views subscribe to.
@@ -115,6 +150,9 @@ func (e *Engine) Start(ctx context.Context) error {
 		if err != nil {
 			e.log.Error("could not stop every task process the previous server left running", "err", err)
 		}
+	}
+	if err := e.store.ResetAgentsOnline(ctx); err != nil {
+		return fmt.Errorf("engine: %w", err)
 	}
 	runs, err := e.store.ActiveRuns(ctx)
 	if err != nil {

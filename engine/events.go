@@ -125,13 +125,31 @@ func (r *runner) result(ev evResult) {
 	}
 	t := r.tasks[ev.task]
 	if t.Status == model.TaskPending {
-		// It never started (cancelled while waiting for a slot).
+		// It never started: cancelled while waiting for a slot, or its
+		// executor stopped taking work (the next try moves the run).
 		delete(r.inflight, ev.task)
 		if r.halt == haltCancelled {
 			t.Status, t.FinishedAt = model.TaskSkipped, time.Now()
 			r.touch(t)
+		} else if errors.Is(ev.res.Err, errAgentGone) {
+			r.hold(ev.task, 100*time.Millisecond)
 		}
 		return
+	}
+	var notRun *notRunError
+	if errors.As(ev.res.Err, &notRun) && r.halt == running {
+		// The agent did not start it: place it again without counting
+		// the attempt.
+		delete(r.inflight, ev.task)
+		t.Status, t.Attempt = model.TaskPending, t.Attempt-1
+		r.log(t.TaskID, "%v; it will be placed again", notRun)
+		r.touch(t)
+		r.hold(ev.task, time.Second)
+		return
+	}
+	if ack, ok := in.exec.(interface{ ResultStored(int64, string, int) }); ok {
+		runID, id, attempt := r.run.ID, t.TaskID, ev.attempt
+		r.afterCommit(func() { ack.ResultStored(runID, id, attempt) })
 	}
 	r.e.logs.Sync() // the task's lines are stored before its end is
 	outputs := make(map[string]any, len(ev.res.Outputs))

@@ -31,6 +31,9 @@ type Executor interface {
 	// Execute runs one job on a slot taken with Acquire or TryAcquire and
 	// gives the slot back when the job has ended or ctx is done.
 	Execute(ctx context.Context, job plugin.Job, sink plugin.Sink) plugin.Result
+	// Gone reports that the executor takes no more work (an agent lost,
+	// draining or disabled): a run placed on it must move.
+	Gone() bool
 }
 
 // Local runs work tasks in this process with a fixed number of slots,
@@ -39,6 +42,7 @@ type Local struct {
 	reg   *plugin.Registry
 	root  string
 	slots chan struct{}
+	n     int
 	// Leftovers, when set, records the process group of each running task
 	// so that after a crash the next start kills what is still running
 	// before it retries those tasks.
@@ -47,14 +51,21 @@ type Local struct {
 
 var _ Executor = (*Local)(nil)
 
-// NewLocal returns a local executor with the given number of slots (at
-// least 1) and workspaces under root.
+// NewLocal returns a local executor with the given number of slots and
+// workspaces under root. With 0 slots it takes no work: every run goes to
+// an agent.
 func NewLocal(reg *plugin.Registry, root string, slots int) *Local {
 	if abs, err := filepath.Abs(root); err == nil {
 		root = abs // workdir in the context is a full path
 	}
-	return &Local{reg: reg, root: root, slots: make(chan struct{}, max(slots, 1))}
+	return &Local{reg: reg, root: root, slots: make(chan struct{}, max(slots, 0)), n: max(slots, 0)}
 }
+
+// Slots is how many tasks the local executor runs at once.
+func (l *Local) Slots() int { return l.n }
+
+// Used is how many of its slots are taken.
+func (l *Local) Used() int { return len(l.slots) }
 
 // Name is "local".
 func (l *Local) Name() string { return "local" }
@@ -80,6 +91,9 @@ func (l *Local) PrepareWorkspace(_ context.Context, key string, clean bool) erro
 
 // Acquire waits for a free slot.
 func (l *Local) Acquire(ctx context.Context) error {
+	if l.n == 0 {
+		return errAgentGone
+	}
 	select {
 	case l.slots <- struct{}{}:
 		return nil
@@ -100,6 +114,9 @@ func (l *Local) TryAcquire() bool {
 
 // Release gives a slot back.
 func (l *Local) Release() { <-l.slots }
+
+// Gone reports whether the local executor has no slots at all.
+func (l *Local) Gone() bool { return l.n == 0 }
 
 // Execute runs job through the plugin registry on an acquired slot.
 func (l *Local) Execute(ctx context.Context, job plugin.Job, sink plugin.Sink) plugin.Result {

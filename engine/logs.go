@@ -25,10 +25,12 @@ type logWriter struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	pending  map[int64][]model.LogLine
-	order    []int64 // run ids in pending, first-come order
+	marks    map[int64][]model.JobMark
+	stored   []func() // called once the pending lines are committed
+	order    []int64  // run ids in pending, first-come order
 	nPending int
 	enqueued uint64 // lines ever queued
-	stored   uint64 // lines ever handled (stored, or given up on)
+	handled  uint64 // lines ever handled (stored, or given up on)
 	closed   bool
 	wake     chan struct{}
 	done     chan struct{}
@@ -39,7 +41,7 @@ const maxPendingLines = 200000
 func newLogWriter(store interface {
 	AppendLogs(ctx context.Context, batches []model.LogBatch) error
 }, bus *Bus, log *slog.Logger) *logWriter {
-	w := &logWriter{store: store, bus: bus, log: log, pending: map[int64][]model.LogLine{},
+	w := &logWriter{store: store, bus: bus, log: log, pending: map[int64][]model.LogLine{}, marks: map[int64][]model.JobMark{},
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	w.cond = sync.NewCond(&w.mu)
 	go w.loop()
@@ -48,16 +50,30 @@ func newLogWriter(store interface {
 
 // Write queues lines of one run.
 func (w *logWriter) Write(runID int64, lines ...model.LogLine) {
+	w.WriteMarked(runID, lines, nil, nil)
+}
+
+// WriteMarked queues lines of an agent's job: mark records, in the same
+// transaction as the lines, how many of the job's lines are stored, and
+// stored is called once they are committed (to acknowledge them).
+func (w *logWriter) WriteMarked(runID int64, lines []model.LogLine, mark *model.JobMark, stored func()) {
 	w.mu.Lock()
 	for w.nPending >= maxPendingLines && !w.closed {
 		w.cond.Wait()
 	}
 	if _, ok := w.pending[runID]; !ok {
 		w.order = append(w.order, runID)
+		w.pending[runID] = nil
 	}
 	w.pending[runID] = append(w.pending[runID], lines...)
-	w.nPending += len(lines)
-	w.enqueued += uint64(len(lines))
+	if mark != nil {
+		w.marks[runID] = append(w.marks[runID], *mark)
+	}
+	if stored != nil {
+		w.stored = append(w.stored, stored)
+	}
+	w.nPending += max(len(lines), 1)
+	w.enqueued += uint64(max(len(lines), 1))
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -69,7 +85,7 @@ func (w *logWriter) Write(runID int64, lines ...model.LogLine) {
 func (w *logWriter) Sync() {
 	w.mu.Lock()
 	target := w.enqueued
-	for w.stored < target && !w.closed {
+	for w.handled < target && !w.closed {
 		w.cond.Wait()
 	}
 	w.mu.Unlock()
@@ -103,10 +119,12 @@ func (w *logWriter) flush() bool {
 	}
 	batches := make([]model.LogBatch, 0, len(w.order))
 	for _, id := range w.order {
-		batches = append(batches, model.LogBatch{RunID: id, Lines: w.pending[id]})
+		batches = append(batches, model.LogBatch{RunID: id, Lines: w.pending[id], Marks: w.marks[id]})
 	}
-	n := w.nPending
+	n, stored := w.nPending, w.stored
 	w.pending = make(map[int64][]model.LogLine, len(w.order))
+	w.marks = map[int64][]model.JobMark{}
+	w.stored = nil
 	w.order = w.order[:0]
 	w.nPending = 0
 	w.cond.Broadcast() // writers blocked on the bound may go on
@@ -123,11 +141,16 @@ func (w *logWriter) flush() bool {
 		w.log.Error("log lines lost: the database refused them", "lines", n, "err", err)
 	} else {
 		for _, b := range batches {
-			w.bus.Publish(Event{Kind: EventLog, RunID: b.RunID, Lines: b.Lines})
+			if len(b.Lines) > 0 {
+				w.bus.Publish(Event{Kind: EventLog, RunID: b.RunID, Lines: b.Lines})
+			}
+		}
+		for _, f := range stored {
+			f()
 		}
 	}
 	w.mu.Lock()
-	w.stored += uint64(n)
+	w.handled += uint64(n)
 	w.cond.Broadcast()
 	w.mu.Unlock()
 	return true

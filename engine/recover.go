@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+
 	"baton/model"
 )
 
@@ -31,6 +33,8 @@ func (r *runner) resume() {
 			} else {
 				r.wait(t, fields)
 			}
+		case t.Agent != "" && t.Agent != "local":
+			r.resumeRemote(t)
 		default:
 			r.log(t.TaskID, "attempt %d was interrupted by server restart", t.Attempt)
 			r.failOrRetry(t, nil, "interrupted by server restart")
@@ -67,4 +71,25 @@ func (r *runner) resumeChild(t *model.TaskRun) {
 	if child.Status.Done() {
 		r.childEnded(evChild{task: t.TaskID, child: child})
 	}
+}
+
+// resumeRemote waits again for a task an agent was running when the server
+// stopped: the agent delivers its lines and result when it reconnects.
+func (r *runner) resumeRemote(t *model.TaskRun) {
+	exec := r.e.executor(t.Agent)
+	x, ok := exec.(*agentExec)
+	if !ok {
+		r.failOrRetry(t, nil, "interrupted by server restart")
+		return
+	}
+	ctx, cancel := context.WithCancelCause(r.ctx)
+	r.inflight[t.TaskID] = &inflight{kind: "work", attempt: t.Attempt, cancel: cancel, exec: exec}
+	r.log(t.TaskID, "waiting for agent %s to deliver attempt %d", t.Agent, t.Attempt)
+	id, attempt, runID := t.TaskID, t.Attempt, r.run.ID
+	go func() {
+		res := x.Resume(ctx, runID, id, attempt)
+		cause := context.Cause(ctx)
+		cancel(nil)
+		r.send(evResult{task: id, attempt: attempt, res: res, cause: cause})
+	}()
 }

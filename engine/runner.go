@@ -43,6 +43,12 @@ type runner struct {
 	dirty    []*model.TaskRun
 	runDirty bool
 	after    []func()
+
+	// reserved: placement took a slot on exec for the run's first task.
+	reserved bool
+	// moveReason is why the run could not move off an executor that takes
+	// no more work, logged once.
+	moveReason string
 }
 
 type haltKind int
@@ -60,6 +66,7 @@ type inflight struct {
 	child   int64
 	cancel  context.CancelCauseFunc
 	timeout *time.Timer // control tasks with a timeout
+	exec    Executor    // work tasks: where the attempt runs
 }
 
 // Causes given to a task's context when it is stopped.
@@ -71,7 +78,7 @@ var (
 
 func newRunner(e *Engine, r *model.Run, comp *composition.Composition, tasks []*model.TaskRun, fresh bool) *runner {
 	ctx, cancel := context.WithCancel(e.ctx)
-	rn := &runner{e: e, run: r, comp: comp, exec: e.local, fresh: fresh, tasks: map[string]*model.TaskRun{}, order: tasks,
+	rn := &runner{e: e, run: r, comp: comp, fresh: fresh, tasks: map[string]*model.TaskRun{}, order: tasks,
 		events: make(chan any, 64), done: make(chan struct{}), ctx: ctx, cancel: cancel,
 		inflight: map[string]*inflight{}, holds: map[string]bool{}, byID: make(map[string]*composition.Task, len(comp.Tasks))}
 	for _, t := range tasks {
@@ -121,6 +128,10 @@ func (r *runner) loop() {
 			}
 		}
 		r.commit()
+		if r.reserved { // the first step started no work task: free the slot
+			r.reserved = false
+			r.exec.Release()
+		}
 		if r.over() {
 			follow = r.finish()
 			return
@@ -237,6 +248,10 @@ func (r *runner) start(t *model.TaskRun) {
 
 // startWork resolves a work task's fields and runs it on the executor.
 func (r *runner) startWork(t *model.TaskRun, task *composition.Task) {
+	if !r.ensureExecutor() {
+		r.hold(t.TaskID, 2*time.Second)
+		return
+	}
 	env := r.env()
 	fields, secrets, err := resolveFields(r.e.cat, task, env)
 	if err == nil {
@@ -251,41 +266,80 @@ func (r *runner) startWork(t *model.TaskRun, task *composition.Task) {
 
 func (r *runner) dispatch(t *model.TaskRun, task *composition.Task, fields map[string]any, env map[string]string, secrets []string) {
 	attempt := t.Attempt + 1
+	exec := r.exec
 	job := plugin.Job{
 		RunID: r.run.ID, Composition: r.run.Composition, TaskID: t.TaskID, Attempt: attempt, Type: task.Type,
-		Fields: fields, Env: env, Context: maps.Clone(r.run.Context), Workdir: r.exec.WorkspacePath(r.run.Workspace), Secrets: secrets,
+		Fields: fields, Env: env, Context: maps.Clone(r.run.Context), Workdir: exec.WorkspacePath(r.run.Workspace),
+		WorkspaceKey: r.run.Workspace, Secrets: secrets,
 	}
 	ctx, cancel := context.WithCancelCause(r.ctx)
-	r.inflight[t.TaskID] = &inflight{kind: "work", attempt: attempt, cancel: cancel}
-	if r.exec.TryAcquire() {
+	r.inflight[t.TaskID] = &inflight{kind: "work", attempt: attempt, cancel: cancel, exec: exec}
+	if r.reserved || exec.TryAcquire() {
 		// A slot is free: the task is running as of the next commit, and
 		// its process starts only after that commit.
+		r.reserved = false
 		r.markStarted(t, attempt)
-		r.afterCommit(func() { go r.execute(ctx, cancel, job, task.Timeout) })
+		r.afterCommit(func() { go r.execute(ctx, cancel, exec, job, task.Timeout) })
 		return
 	}
 	id := t.TaskID
 	go func() {
-		if err := r.exec.Acquire(ctx); err != nil {
+		if err := exec.Acquire(ctx); err != nil {
 			r.send(evResult{task: id, attempt: attempt, res: plugin.Result{Err: err}, cause: context.Cause(ctx)})
 			return
 		}
 		reply := make(chan error, 1)
 		if !r.send(evStarted{task: id, attempt: attempt, reply: reply}) {
-			r.exec.Release()
+			exec.Release()
 			return
 		}
 		if err := <-reply; err != nil {
-			r.exec.Release()
+			exec.Release()
 			r.send(evResult{task: id, attempt: attempt, res: plugin.Result{Err: err}, cause: errCancelled})
 			return
 		}
-		r.execute(ctx, cancel, job, task.Timeout)
+		r.execute(ctx, cancel, exec, job, task.Timeout)
 	}()
 }
 
+// ensureExecutor moves the run when its executor takes no more work (an
+// agent lost past its grace, draining, disabled): to another that fits,
+// with a new workspace. It reports false when the run must wait for one.
+func (r *runner) ensureExecutor() bool {
+	if !r.exec.Gone() {
+		return true
+	}
+	exec, reason := r.e.place(r.comp, r.exec.Name(), "")
+	if exec == nil {
+		if reason != r.moveReason {
+			r.moveReason = reason
+			r.log("", "%s takes no more work; %s", r.exec.Name(), reason)
+		}
+		return false
+	}
+	old := r.exec
+	r.e.ws.release(old.Name(), r.run.Workspace, r.run.ID)
+	key := r.e.ws.lease(exec.Name(), r.run.Composition, r.run.ID)
+	if err := exec.PrepareWorkspace(r.ctx, key, r.comp.Workspace.Clean); err != nil {
+		r.log("", "preparing workspace %s on %s: %v", key, exec.Name(), err)
+	}
+	r.exec, r.reserved, r.moveReason = exec, true, ""
+	r.run.Agent, r.run.Workspace = exec.Name(), key
+	ctx := maps.Clone(r.run.Context)
+	ctx["workdir"] = exec.WorkspacePath(key)
+	r.run.Context, r.runDirty = ctx, true
+	r.log("", "%s takes no more work: the run moved to %s, workspace %s (files earlier tasks left on %s are not there)", old.Name(), exec.Name(), ctx["workdir"], old.Name())
+	return true
+}
+
+// hold keeps a pending task from starting for a while.
+func (r *runner) hold(id string, d time.Duration) {
+	r.holds[id] = true
+	time.AfterFunc(d, func() { r.send(evWake{task: id, retry: true}) })
+}
+
 // execute runs a job on the slot the task holds and reports its end.
-func (r *runner) execute(ctx context.Context, cancel context.CancelCauseFunc, job plugin.Job, timeout time.Duration) {
+func (r *runner) execute(ctx context.Context, cancel context.CancelCauseFunc, exec Executor, job plugin.Job, timeout time.Duration) {
 	if timeout > 0 {
 		t := time.AfterFunc(timeout, func() { cancel(fmt.Errorf("timed out after %s", timeout)) })
 		defer t.Stop()
@@ -294,7 +348,7 @@ func (r *runner) execute(ctx context.Context, cancel context.CancelCauseFunc, jo
 	sink := func(stream plugin.Stream, at time.Time, text string) {
 		r.e.logs.Write(runID, model.LogLine{TaskID: id, Stream: model.Stream(stream), Time: at, Text: text})
 	}
-	res := r.exec.Execute(ctx, job, sink)
+	res := exec.Execute(ctx, job, sink)
 	cause := context.Cause(ctx)
 	cancel(nil)
 	r.send(evResult{task: id, attempt: job.Attempt, res: res, cause: cause})
@@ -302,7 +356,11 @@ func (r *runner) execute(ctx context.Context, cancel context.CancelCauseFunc, jo
 
 // markStarted records that a work task's attempt has a slot and starts.
 func (r *runner) markStarted(t *model.TaskRun, attempt int) {
-	t.Status, t.Attempt, t.Error, t.Agent, t.FinishedAt = model.TaskRunning, attempt, "", r.exec.Name(), time.Time{}
+	name := r.exec.Name()
+	if in := r.inflight[t.TaskID]; in != nil && in.exec != nil {
+		name = in.exec.Name()
+	}
+	t.Status, t.Attempt, t.Error, t.Agent, t.FinishedAt = model.TaskRunning, attempt, "", name, time.Time{}
 	if t.StartedAt.IsZero() || attempt == 1 {
 		t.StartedAt = time.Now()
 	}

@@ -29,11 +29,16 @@ type apiHarness struct {
 }
 
 func newAPI(t testing.TB) *apiHarness {
+	return newAPIWith(t, plugin.NewRegistry(), engine.HubConfig{}, 2)
+}
+
+// newAPIWith starts a server over a fresh store with the given task types,
+// agent timings and local slots.
+func newAPIWith(t testing.TB, reg *plugin.Registry, hub engine.HubConfig, localSlots int) *apiHarness {
 	t.Helper()
 	store := storage.NewTestStore(t)
-	reg := plugin.NewRegistry()
 	t.Cleanup(func() { reg.Close() })
-	eng := engine.New(engine.Config{Store: store, Catalog: reg, Local: engine.NewLocal(reg, filepath.Join(t.TempDir(), "ws"), 2)})
+	eng := engine.New(engine.Config{Store: store, Catalog: reg, Local: engine.NewLocal(reg, filepath.Join(t.TempDir(), "ws"), localSlots), Hub: hub, Logger: testLogger(t)})
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,7 @@ type access int
 const (
 	public   access = iota // anyone: health, login, static files
 	loggedIn               // a session or an API token
+	agent                  // an agent token
 )
 
 // route is one entry of the route table.
@@ -97,10 +98,13 @@ func newHandler(cfg Config) *Handler {
 // themselves: scs's middleware hides the connection a websocket needs.
 func (h *Handler) wrap(rt route) http.Handler {
 	bare := strings.Contains(rt.pattern, "/live") || strings.Contains(rt.pattern, "/ws/") ||
-		strings.HasPrefix(rt.pattern, "GET /static/") || rt.pattern == "GET /healthz"
+		strings.HasPrefix(rt.pattern, "GET /static/") || rt.pattern == "GET /healthz" || rt.access == agent
 	next := http.Handler(rt.handler)
-	if rt.access == loggedIn {
+	switch rt.access {
+	case loggedIn:
 		next = h.requireUser(next, !bare)
+	case agent:
+		next = h.requireAgent(next)
 	}
 	if bare {
 		return next
@@ -131,6 +135,11 @@ func (h *Handler) routes() []route {
 		{"POST /runs/{id}/tasks/{task}/approve", loggedIn, h.taskApprove},
 		{"POST /runs/{id}/tasks/{task}/reject", loggedIn, h.taskReject},
 		{"GET /agents", loggedIn, h.agents},
+		{"GET /agents/{name}", loggedIn, h.agentPage},
+		{"POST /agents/{name}", loggedIn, h.agentUpdate},
+		{"GET /settings/agent-tokens", loggedIn, h.agentTokens},
+		{"POST /settings/agent-tokens", loggedIn, h.agentTokenCreate},
+		{"POST /settings/agent-tokens/{id}/revoke", loggedIn, h.agentTokenRevoke},
 		{"GET /settings/tokens", loggedIn, h.tokens},
 		{"POST /settings/tokens", loggedIn, h.tokenCreate},
 		{"POST /settings/tokens/{id}/revoke", loggedIn, h.tokenRevoke},
@@ -157,6 +166,16 @@ func (h *Handler) routes() []route {
 		{"POST /api/v1/runs/{id}/tasks/{task}/approve", loggedIn, h.apiTaskApprove},
 		{"POST /api/v1/runs/{id}/tasks/{task}/reject", loggedIn, h.apiTaskReject},
 		{"GET /api/v1/me", loggedIn, h.apiMe},
+		{"GET /api/v1/agents", loggedIn, h.apiAgentList},
+		{"GET /api/v1/agents/{name}", loggedIn, h.apiAgentGet},
+		{"PATCH /api/v1/agents/{name}", loggedIn, h.apiAgentPatch},
+		{"GET /api/v1/agent-tokens", loggedIn, h.apiAgentTokenList},
+		{"POST /api/v1/agent-tokens", loggedIn, h.apiAgentTokenCreate},
+		{"DELETE /api/v1/agent-tokens/{id}", loggedIn, h.apiAgentTokenDelete},
+
+		// Agents
+		{"GET /api/v1/agents/connect", agent, h.agentConnect},
+		{"GET /api/v1/agents/plugins/{hash}", agent, h.agentPlugin},
 		{"/api/", public, h.apiNotFound},
 	}
 }

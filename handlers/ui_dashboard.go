@@ -48,6 +48,16 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.NoCompositions = len(comps) == 0
+	views, err := h.agentViews(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	for _, v := range views {
+		if v.Online {
+			m.Agents = append(m.Agents, agentRow(v))
+		}
+	}
 	if r.URL.Query().Get("part") == "panel" {
 		h.render(w, r, http.StatusOK, pages.DashboardPanel(m))
 		return
@@ -88,9 +98,4 @@ func runRow(r *model.Run, now time.Time) components.RunRow {
 func (h *Handler) nav(w http.ResponseWriter, r *http.Request) {
 	p := h.page(r, "", r.URL.Query().Get("nav"))
 	h.render(w, r, http.StatusOK, layouts.Nav(p))
-}
-
-// agents lists agents; until agents connect, it says tasks run here.
-func (h *Handler) agents(w http.ResponseWriter, r *http.Request) {
-	h.errorPage(w, r, http.StatusOK, "No agents yet", "Every task runs on this server for now. Agents on other machines will be listed here once they connect.", "/", "Back to the dashboard")
 }

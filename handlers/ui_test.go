@@ -86,6 +86,18 @@ func TestRoutesNeedLogin(t *testing.T) {
 	}
 	c := a.browserClient()
 	for _, rt := range a.h.routes() {
+		if rt.access == agent {
+			req, _ := http.NewRequest("GET", a.srv.URL+strings.NewReplacer("{hash}", "x").Replace(strings.TrimPrefix(rt.pattern, "GET ")), nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("%s without an agent token: %d, want 401", rt.pattern, resp.StatusCode)
+			}
+			continue
+		}
 		if rt.access == public {
 			if !publicOK[rt.pattern] {
 				t.Errorf("route %q is public but not on the list of routes allowed to be", rt.pattern)

@@ -181,10 +181,19 @@ type CompositionVersion struct {
 	Deleted   bool // the composition was deleted after this version was saved
 }
 
-// LogBatch is lines of one run to append to its log.
+// LogBatch is lines of one run to append to its log. Marks, when set,
+// record in the same transaction how many lines of an agent's job are
+// stored, so lines resent after a reconnect are recognised.
 type LogBatch struct {
 	RunID int64
 	Lines []LogLine
+	Marks []JobMark
+}
+
+// JobMark says that the lines of an agent's job up to Seq are stored.
+type JobMark struct {
+	JobID string
+	Seq   int64
 }
 
 // NewRun is a run to be created together with another change, with the
@@ -212,4 +221,85 @@ type APIToken struct {
 	Prefix     string
 	CreatedAt  time.Time
 	LastUsedAt time.Time
+}
+
+// AgentState is what an operator chose for an agent.
+type AgentState string
+
+// The operator's choices: enabled agents take work; draining ones finish
+// what they run and take nothing new; disabled ones take nothing.
+const (
+	AgentEnabled  AgentState = "enabled"
+	AgentDraining AgentState = "draining"
+	AgentDisabled AgentState = "disabled"
+)
+
+// Agent is a machine that runs work tasks for the server.
+type Agent struct {
+	Name        string
+	Facts       map[string]any
+	Labels      map[string]string // reported by the agent
+	Pools       []string          // reported by the agent
+	SetLabels   map[string]string // assigned by an operator; they win
+	SetPools    []string          // assigned by an operator, added
+	Slots       int
+	State       AgentState
+	Online      bool
+	Version     string
+	Workdir     string
+	Address     string
+	ConnectedAt time.Time
+	LastSeen    time.Time
+	LastError   string
+}
+
+// AllLabels returns the reported labels with the operator's on top.
+func (a *Agent) AllLabels() map[string]string {
+	out := make(map[string]string, len(a.Labels)+len(a.SetLabels))
+	for k, v := range a.Labels {
+		out[k] = v
+	}
+	for k, v := range a.SetLabels {
+		out[k] = v
+	}
+	return out
+}
+
+// AllPools returns the reported pools and the operator's, without repeats.
+func (a *Agent) AllPools() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range append(append([]string{}, a.Pools...), a.SetPools...) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// AgentToken is a token agents authenticate with; only its hash is stored.
+type AgentToken struct {
+	ID         int64
+	Name       string
+	Prefix     string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+}
+
+// AgentJob is one job given to an agent and how much of its log is stored.
+type AgentJob struct {
+	JobID   string
+	RunID   int64
+	TaskID  string
+	Attempt int
+	Agent   string
+	LogSeq  int64
+}
+
+// AgentPatch is an operator's change to an agent; nil fields stay as they are.
+type AgentPatch struct {
+	Pools  *[]string
+	Labels *map[string]string
+	State  *AgentState
 }

@@ -59,8 +59,11 @@ type Job struct {
 	Fields      map[string]any // resolved and coerced to the manifest's types
 	Env         map[string]string
 	Context     map[string]string
-	Workdir     string   // the run's workspace; the task's current directory
-	Secrets     []string // values to mask in the log
+	Workdir     string // the run's workspace; the task's current directory
+	// WorkspaceKey names the workspace ("<composition>/<n>") for executors
+	// that keep workspaces elsewhere (agents).
+	WorkspaceKey string
+	Secrets      []string // values to mask in the log
 	// OnStart, when set, is called with the pid of a process task right
 	// after it started; the process leads its own process group.
 	OnStart func(pid int) `json:"-"`

@@ -55,6 +55,13 @@ func (s *Store) AppendLogs(ctx context.Context, batches []model.LogBatch) error 
 				return fmt.Errorf("run %d: %w", b.RunID, err)
 			}
 		}
+		for _, b := range batches {
+			for _, m := range b.Marks {
+				if _, err := tx.ExecContext(ctx, `UPDATE agent_jobs SET log_seq = max(log_seq, ?) WHERE job_id = ?`, m.Seq, m.JobID); err != nil {
+					return fmt.Errorf("job %s: %w", m.JobID, err)
+				}
+			}
+		}
 		return nil
 	})
 	if err != nil {

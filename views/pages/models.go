@@ -48,9 +48,50 @@ type AgentRow struct {
 	Pools    string
 	Labels   string
 	Slots    string
-	Current  string
+	Current  []JobLink
 	LastSeen time.Time
 	OS       string
+	Local    bool
+}
+
+// JobLink is a job an agent runs, linked to its run.
+type JobLink struct {
+	RunID int64
+	Task  string
+}
+
+// Agents is the list of agents.
+type Agents struct {
+	Layout layouts.Page
+	Now    time.Time
+	Rows   []AgentRow
+}
+
+// Agent is one agent's page.
+type Agent struct {
+	Layout    layouts.Page
+	Now       time.Time
+	Row       AgentRow
+	Facts     []components.KV
+	State     string
+	SetPools  string // one per line, for the form
+	SetLabels string // k=v per line
+	Reported  string // the labels and pools the agent reports
+	Address   string
+	Version   string
+	LastError string
+	Error     string
+}
+
+// AgentTokens is the page of agent tokens.
+type AgentTokens struct {
+	Layout   layouts.Page
+	Now      time.Time
+	Tokens   []TokenRow
+	NewToken string
+	NewName  string
+	Server   string // URL agents should dial
+	Error    string
 }
 
 // Compositions lists every composition.

@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"context"
+	"sort"
+
+	"baton/model"
+)
+
+// AgentView is an agent as pages and the API show it: what storage knows
+// and what the hub sees now.
+type AgentView struct {
+	model.Agent
+	Status    string   // online, offline, draining, disabled, lost
+	SlotsUsed int      // slots taken now
+	Jobs      []string // job ids running now
+	Local     bool     // the server's own executor
+}
+
+// Agents lists every agent known to storage with its live state, and the
+// server's own executor first.
+func (e *Engine) Agents(ctx context.Context, stored []*model.Agent) []AgentView {
+	var out []AgentView
+	if l, ok := e.local.(*Local); ok {
+		v := AgentView{Agent: model.Agent{Name: "local", Facts: e.localFacts, Slots: l.Slots(), State: model.AgentEnabled, Online: l.Slots() > 0},
+			SlotsUsed: l.Used(), Local: true, Status: "online"}
+		if l.Slots() == 0 {
+			v.Status = "disabled"
+		}
+		out = append(out, v)
+	}
+	e.hub.mu.Lock()
+	defer e.hub.mu.Unlock()
+	for _, s := range stored {
+		v := AgentView{Agent: *s, Status: "offline"}
+		if a := e.hub.agents[s.Name]; a != nil {
+			v.Online = a.sess != nil
+			v.SlotsUsed = a.used
+			v.LastSeen = a.info.LastSeen
+			for id := range a.jobs {
+				v.Jobs = append(v.Jobs, id)
+			}
+			sort.Strings(v.Jobs)
+			switch {
+			case a.lost:
+				v.Status = "lost"
+			case a.sess != nil && a.draining:
+				v.Status = "draining"
+			case a.sess != nil:
+				v.Status = "online"
+			}
+		}
+		switch s.State {
+		case model.AgentDisabled:
+			v.Status = "disabled"
+		case model.AgentDraining:
+			if v.Online {
+				v.Status = "draining"
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// PatchAgent applies an operator's change (pools, labels, drain, disable,
+// enable) and takes it into account for placing runs at once.
+func (e *Engine) PatchAgent(ctx context.Context, store interface {
+	PatchAgent(ctx context.Context, name string, p model.AgentPatch) (*model.Agent, error)
+}, name string, p model.AgentPatch) (*model.Agent, error) {
+	a, err := store.PatchAgent(ctx, name, p)
+	if err != nil {
+		return nil, err
+	}
+	e.hub.mu.Lock()
+	if st := e.hub.agents[name]; st != nil {
+		st.info.SetPools, st.info.SetLabels, st.info.State = a.SetPools, a.SetLabels, a.State
+		st.wakeLocked()
+	}
+	e.hub.mu.Unlock()
+	e.poke()
+	return a, nil
+}
