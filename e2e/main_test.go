@@ -101,8 +101,10 @@ func startServer(t *testing.T, data string, args ...string) *server {
 
 func (s *server) start() {
 	s.t.Helper()
-	addr := freeAddr(s.t)
-	s.url = "http://" + addr
+	if s.url == "" {
+		s.url = "http://" + freeAddr(s.t)
+	}
+	addr := strings.TrimPrefix(s.url, "http://")
 	s.log = &bytes.Buffer{}
 	s.cmd = exec.Command(baton, append([]string{"serve", "--addr", addr, "--data", s.data}, s.args...)...)
 	s.cmd.Env = append(os.Environ(), "BATON_ADMIN_PASSWORD="+adminPassword)
@@ -247,5 +249,19 @@ func writeFile(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// callQuiet is call for polling: a failure leaves out untouched.
+func (s *server) callQuiet(method, path string, out any) {
+	req, _ := http.NewRequest(method, s.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		json.NewDecoder(resp.Body).Decode(out)
 	}
 }

@@ -1,0 +1,205 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// agentProc is a `baton agent` subprocess.
+type agentProc struct {
+	cmd *exec.Cmd
+	log *bytes.Buffer
+}
+
+// agentToken creates an agent token on a server's data directory.
+func agentToken(t *testing.T, s *server) string {
+	t.Helper()
+	res := runBaton(t, ".", "agent-token", "create", "--data", s.data, "--name", "e2e")
+	if res.code != 0 {
+		t.Fatalf("agent-token create: %s", res.stderr)
+	}
+	return strings.TrimSpace(res.stdout)
+}
+
+// startAgentProc starts `baton agent` against a server.
+func startAgentProc(t *testing.T, s *server, token, name string, args ...string) *agentProc {
+	t.Helper()
+	a := &agentProc{log: &bytes.Buffer{}}
+	all := append([]string{"agent", "--server", s.url, "--token", token, "--name", name, "--workdir", t.TempDir(), "--facts-dir", t.TempDir()}, args...)
+	a.cmd = exec.Command(baton, all...)
+	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if a.cmd.ProcessState == nil {
+			a.cmd.Process.Kill()
+			a.cmd.Wait()
+		}
+	})
+	s.waitAgent(name, "online")
+	return a
+}
+
+type apiAgent struct {
+	Name   string
+	Status string
+	Facts  map[string]any
+	Pools  []string
+	Jobs   []string
+}
+
+func (s *server) waitAgent(name, status string) apiAgent {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var a apiAgent
+		s.callQuiet("GET", "/api/v1/agents/"+name, &a)
+		if a.Status == status {
+			return a
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("agent %s is %q, want %q\nserver log:\n%s", name, a.Status, status, s.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestAgentBinary: the real `baton agent` reports external facts, and a
+// composition that requires it runs there with a plugin it did not have.
+func TestAgentBinary(t *testing.T) {
+	dir := t.TempDir()
+	comps := filepath.Join(dir, "compositions")
+	copyDir(t, "../examples/plugins/cloud", filepath.Join(comps, "plugins", "cloud"))
+	writeFile(t, filepath.Join(comps, "provision.yaml"), `name: provision
+requires: {pool: builders, facts: 'facts.team == "blue" && facts.rack == 7'}
+tasks:
+  - id: up
+    type: cloud.provision
+    with: {count: 1, image: base}
+  - id: down
+    type: cloud.deprovision
+`)
+	s := startServer(t, filepath.Join(dir, "data"), "--compositions", comps, "--local-slots", "0")
+	token := agentToken(t, s)
+	facts := t.TempDir()
+	writeFile(t, filepath.Join(facts, "team.txt"), "# who owns this machine\nteam=blue\n")
+	writeFile(t, filepath.Join(facts, "rack.json"), `{"rack": 7, "room": "b2"}`)
+	writeFile(t, filepath.Join(facts, "probe.sh"), "#!/bin/sh\necho probed=yes\n")
+	os.Chmod(filepath.Join(facts, "probe.sh"), 0o755)
+	startAgentProc(t, s, token, "blue-1", "--pool", "builders", "--facts-dir", facts)
+
+	a := s.waitAgent("blue-1", "online")
+	if a.Facts["team"] != "blue" || a.Facts["rack"] != 7.0 || a.Facts["room"] != "b2" || a.Facts["probed"] != true && a.Facts["probed"] != "yes" {
+		t.Errorf("external facts = %v", a.Facts)
+	}
+	if a.Facts["os"] != "linux" || a.Facts["hostname"] == nil || a.Facts["memory_total"] == nil {
+		t.Errorf("built-in facts = %v", a.Facts)
+	}
+	var run apiRun
+	s.call("POST", "/api/v1/compositions/provision/runs", "", 201, &run)
+	r := s.waitFor(run.ID, "an end", func(r apiRun) bool { return r.Status == "succeeded" || r.Status == "failed" })
+	if r.Status != "succeeded" || r.task("down").Outputs["stopped"] != "1" {
+		t.Fatalf("run: %+v\n%s", r, s.logText(run.ID))
+	}
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	if out, err := exec.Command("cp", "-a", from, to).CombinedOutput(); err != nil {
+		os.MkdirAll(filepath.Dir(to), 0o755)
+		if out, err = exec.Command("cp", "-a", from, to).CombinedOutput(); err != nil {
+			t.Fatalf("copy %s: %v %s", from, err, out)
+		}
+	}
+}
+
+// TestAgentKilledMidTask: kill -9 an agent while it runs a task; after the
+// grace the task fails as agent_lost and is retried on another agent.
+func TestAgentKilledMidTask(t *testing.T) {
+	dir := t.TempDir()
+	comps := filepath.Join(dir, "compositions")
+	writeFile(t, filepath.Join(comps, "job.yaml"), `name: job
+requires: {pool: p}
+tasks:
+  - id: work
+    retries: 1
+    run: echo "start on $BATON_WORKSPACE"; sleep 3; echo finished
+`)
+	s := startServer(t, filepath.Join(dir, "data"), "--compositions", comps, "--local-slots", "0", "--agent-grace", "2s", "--agent-timeout", "5s")
+	token := agentToken(t, s)
+	first := startAgentProc(t, s, token, "a1", "--pool", "p")
+	var run apiRun
+	s.call("POST", "/api/v1/compositions/job/runs", "", 201, &run)
+	s.waitFor(run.ID, "work running on a1", func(r apiRun) bool { return r.task("work").Status == "running" })
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.cmd.Wait()
+	startAgentProc(t, s, token, "a2", "--pool", "p")
+	r := s.waitFor(run.ID, "an end", func(r apiRun) bool { return r.Status == "succeeded" || r.Status == "failed" })
+	if r.Status != "succeeded" || r.task("work").Attempt != 2 {
+		t.Fatalf("run: %+v\n%s\nserver log:\n%s", r, s.logText(run.ID), s.log)
+	}
+	var detail struct{ Agent string }
+	s.call("GET", fmt.Sprintf("/api/v1/runs/%d", run.ID), "", 200, &detail)
+	log := s.logText(run.ID)
+	if detail.Agent != "a2" || !strings.Contains(log, "agent_lost") || !strings.Contains(log, "moved to a2") {
+		t.Errorf("the retry did not go to a2 after agent_lost (run on %q):\n%s", detail.Agent, log)
+	}
+}
+
+// TestServerRestartWhileAgentRuns: kill -9 the server while an agent runs
+// a task that writes lines; the restarted server takes the agent back and
+// every line arrives once, in order, with the result.
+func TestServerRestartWhileAgentRuns(t *testing.T) {
+	dir := t.TempDir()
+	comps := filepath.Join(dir, "compositions")
+	writeFile(t, filepath.Join(comps, "talk.yaml"), `name: talk
+requires: {pool: p}
+tasks:
+  - id: talk
+    run: |
+      i=1
+      while [ $i -le 30 ]; do echo "line $i"; i=$((i+1)); sleep 0.1; done
+      echo "said=30" >> "$BATON_OUTPUT"
+`)
+	s := startServer(t, filepath.Join(dir, "data"), "--compositions", comps, "--local-slots", "0")
+	token := agentToken(t, s)
+	startAgentProc(t, s, token, "a1", "--pool", "p")
+	var run apiRun
+	s.call("POST", "/api/v1/compositions/talk/runs", "", 201, &run)
+	s.waitFor(run.ID, "a few lines", func(r apiRun) bool { return strings.Contains(s.logText(run.ID), "line 5") })
+	s.kill()
+	time.Sleep(500 * time.Millisecond)
+	s.start()
+	r := s.waitFor(run.ID, "an end", func(r apiRun) bool { return r.Status == "succeeded" || r.Status == "failed" })
+	if r.Status != "succeeded" || r.task("talk").Attempt != 1 || r.Outputs["said"] != "30" {
+		t.Fatalf("run after the restart: %+v\n%s", r, s.logText(run.ID))
+	}
+	var page struct {
+		Lines []struct{ Text, Stream string }
+	}
+	s.call("GET", fmt.Sprintf("/api/v1/runs/%d/log?task=talk", run.ID), "", 200, &page)
+	var out []struct{ Text, Stream string }
+	for _, l := range page.Lines {
+		if l.Stream == "stdout" {
+			out = append(out, l)
+		}
+	}
+	if len(out) != 30 {
+		t.Fatalf("%d lines of output stored, want 30:\n%s", len(out), s.logText(run.ID))
+	}
+	for i, l := range out {
+		if l.Text != fmt.Sprintf("line %d", i+1) {
+			t.Fatalf("line %d is %q", i+1, l.Text)
+		}
+	}
+}
