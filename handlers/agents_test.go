@@ -35,11 +35,16 @@ type fleet struct {
 func newFleet(t *testing.T, reg *plugin.Registry, hub engine.HubConfig) *fleet {
 	t.Helper()
 	a := newAPIWith(t, reg, hub, 1)
+	return &fleet{apiHarness: a, agentToken: fleetToken(t, a)}
+}
+
+// fleetToken makes an agent token.
+func fleetToken(t testing.TB, a *apiHarness) string {
 	token, hash, prefix := auth.NewToken()
 	if _, err := a.store.CreateAgentToken(context.Background(), "test", hash, prefix); err != nil {
 		t.Fatal(err)
 	}
-	return &fleet{apiHarness: a, agentToken: token}
+	return token
 }
 
 type agentOpts struct {
@@ -52,7 +57,16 @@ type agentOpts struct {
 // startAgent runs an agent until the test ends, or until stop is called,
 // and waits until the server sees it online.
 func (f *fleet) startAgent(name string, o agentOpts) (stop func()) {
-	f.t.Helper()
+	return f.startAgentTB(f.t, name, o)
+}
+
+// startAgentB starts an agent in pool p for a benchmark.
+func (f *fleet) startAgentB(b testing.TB, name string) {
+	f.startAgentTB(b, name, agentOpts{pools: []string{"p"}})
+}
+
+func (f *fleet) startAgentTB(tb testing.TB, name string, o agentOpts) (stop func()) {
+	tb.Helper()
 	if o.slots == 0 {
 		o.slots = 1
 	}
@@ -60,10 +74,10 @@ func (f *fleet) startAgent(name string, o agentOpts) (stop func()) {
 		o.server = f.srv.URL
 	}
 	ag, err := agentd.New(agentd.Config{Server: o.server, Token: f.agentToken, Name: name, Pools: o.pools, Labels: o.labels,
-		FactsDir: f.t.TempDir(), Slots: o.slots, Workdir: f.t.TempDir(), Grace: 5 * time.Second, Version: "test",
+		FactsDir: tb.TempDir(), Slots: o.slots, Workdir: tb.TempDir(), Grace: 5 * time.Second, Version: "test",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
-		f.t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -78,11 +92,11 @@ func (f *fleet) startAgent(name string, o agentOpts) (stop func()) {
 			select {
 			case <-done:
 			case <-time.After(30 * time.Second):
-				f.t.Errorf("agent %s did not stop", name)
+				tb.Errorf("agent %s did not stop", name)
 			}
 		})
 	}
-	f.t.Cleanup(stop)
+	tb.Cleanup(stop)
 	f.waitAgent(name, "online")
 	return stop
 }

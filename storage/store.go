@@ -34,7 +34,10 @@ var ErrConflict = errors.New("conflict")
 type Store struct {
 	w    *sql.DB // one connection: every write transaction
 	r    *sql.DB // read-only pool
+	cp   *sql.DB // one connection for WAL checkpoints
 	path string
+	stop chan struct{}
+	done chan struct{}
 
 	// Statements on the engine's hot path, prepared once.
 	stmtUpdateRun  *sql.Stmt
@@ -49,7 +52,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	u := "file:" + (&url.URL{Path: path}).EscapedPath()
-	w, err := sql.Open("sqlite", u+"?"+pragmas+"&_txlock=immediate")
+	// The writer never checkpoints: a checkpoint ends in an fsync of the
+	// database file, which would stall whichever commit crossed the
+	// threshold and every writer queued behind it. A connection of its own
+	// checkpoints in the background instead (see checkpoints).
+	w, err := sql.Open("sqlite", u+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
@@ -65,7 +72,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("storage: open %s for reading: %w", path, err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
-	s := &Store{w: w, r: r, path: path}
+	cp, err := sql.Open("sqlite", u+"?"+pragmas)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("storage: open %s for checkpoints: %w", path, err)
+	}
+	cp.SetMaxOpenConns(1)
+	s := &Store{w: w, r: r, cp: cp, path: path, stop: make(chan struct{}), done: make(chan struct{})}
+	go s.checkpoints()
 	if s.stmtUpdateRun, err = w.PrepareContext(ctx, updateRunSQL); err == nil {
 		s.stmtUpdateTask, err = w.PrepareContext(ctx, updateTaskSQL)
 	}
@@ -81,12 +96,32 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
+	close(s.stop)
+	<-s.done
 	for _, st := range []*sql.Stmt{s.stmtUpdateRun, s.stmtUpdateTask} {
 		if st != nil {
 			st.Close()
 		}
 	}
-	return errors.Join(s.r.Close(), s.w.Close())
+	s.cp.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	return errors.Join(s.cp.Close(), s.r.Close(), s.w.Close())
+}
+
+// checkpoints copies the write-ahead log into the database file every
+// second, beside the writers (a PASSIVE checkpoint waits for nobody), so
+// the log stays short and no commit pays for the copy.
+func (s *Store) checkpoints() {
+	defer close(s.done)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.cp.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 // DB returns the write connection for libraries that need a *sql.DB of
