@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"baton/composition"
 	"baton/model"
 )
 
@@ -58,7 +59,12 @@ func (e *Engine) schedule() bool {
 			keep = append(keep, r)
 			continue
 		}
-		exec, reason := e.place(comp, "", e.lastGood[r.Composition])
+		req, err := resolveRequires(comp.Requires, composition.NewEnv(r.Params, nil, nil, composition.RunInfo{ID: r.ID, Composition: r.Composition}))
+		if err != nil {
+			broken, brokenErr = append(broken, r), append(brokenErr, err)
+			continue
+		}
+		exec, reason := e.place(req, "", e.lastGood[r.Composition])
 		if exec == nil {
 			if reason != r.QueueReason {
 				updates = append(updates, reasonUpdate{r, reason})
@@ -151,6 +157,9 @@ func (e *Engine) runnerDone(rn *runner, follow []model.NewRun) {
 		return // shut down, not ended
 	}
 	e.ws.release(rn.run.Agent, rn.run.Workspace, rn.run.ID)
+	for name, key := range rn.extraWS {
+		e.ws.release(name, key, rn.run.ID)
+	}
 	if parent != nil && rn.run.ParentTask != "" {
 		c := *rn.run
 		parent.send(evChild{task: rn.run.ParentTask, child: &c})

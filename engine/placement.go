@@ -104,10 +104,10 @@ func describe(req *composition.Requires) string {
 // this composition successfully (its workspace is warm), else the least
 // loaded. When none can take it, the reason says why, in words.
 // warm names the executor of the composition's last successful run.
-func (e *Engine) place(comp *composition.Composition, exclude, warm string) (Executor, string) {
+func (e *Engine) place(req *composition.Requires, exclude, warm string) (Executor, string) {
 	var fitting, free []candidate
 	for _, c := range e.candidates() {
-		if c.name == exclude || !fits(comp.Requires, c) {
+		if c.name == exclude || !fits(req, c) {
 			continue
 		}
 		fitting = append(fitting, c)
@@ -116,7 +116,7 @@ func (e *Engine) place(comp *composition.Composition, exclude, warm string) (Exe
 		}
 	}
 	if len(fitting) == 0 {
-		return nil, fmt.Sprintf("waiting for %s: none is online", describe(comp.Requires))
+		return nil, fmt.Sprintf("waiting for %s: none is online", describe(req))
 	}
 	sort.SliceStable(free, func(i, j int) bool {
 		if (free[i].name == warm) != (free[j].name == warm) {
@@ -140,4 +140,46 @@ func (e *Engine) place(comp *composition.Composition, exclude, warm string) (Exe
 func gatherLocalFacts() map[string]any {
 	host, _ := os.Hostname()
 	return map[string]any{"os": runtime.GOOS, "arch": runtime.GOARCH, "hostname": host, "cpus": float64(runtime.NumCPU())}
+}
+
+// meets reports whether an executor, as it is now, meets requirements.
+func (e *Engine) meets(req *composition.Requires, exec Executor) bool {
+	for _, c := range e.candidates() {
+		if c.name == exec.Name() {
+			return fits(req, c)
+		}
+	}
+	return false
+}
+
+// resolveRequires evaluates the expressions requirements may hold in their
+// pool and label values.
+func resolveRequires(req *composition.Requires, env map[string]any) (*composition.Requires, error) {
+	if req == nil || (!composition.HasExpr(req.Pool) && !labelsHaveExpr(req.Labels)) {
+		return req, nil
+	}
+	out := *req
+	pool, err := composition.Resolve(req.Pool, env)
+	if err != nil {
+		return nil, fmt.Errorf("requires.pool: %w", err)
+	}
+	out.Pool = composition.FormatValue(pool)
+	out.Labels = make(map[string]string, len(req.Labels))
+	for k, v := range req.Labels {
+		rv, err := composition.Resolve(v, env)
+		if err != nil {
+			return nil, fmt.Errorf("requires.labels.%s: %w", k, err)
+		}
+		out.Labels[k] = composition.FormatValue(rv)
+	}
+	return &out, nil
+}
+
+func labelsHaveExpr(m map[string]string) bool {
+	for _, v := range m {
+		if composition.HasExpr(v) {
+			return true
+		}
+	}
+	return false
 }

@@ -49,6 +49,13 @@ type runner struct {
 	// moveReason is why the run could not move off an executor that takes
 	// no more work, logged once.
 	moveReason string
+	// extraWS holds the workspaces of tasks with requires of their own that
+	// run on other executors than the run's: executor name -> key.
+	extraWS map[string]string
+	// taskExec holds the executor placed for a task about to start.
+	taskExec map[string]*ownExec
+	// waitWhy is, per task, why it waits for an executor, logged once.
+	waitWhy map[string]string
 }
 
 type haltKind int
@@ -248,7 +255,7 @@ func (r *runner) start(t *model.TaskRun) {
 
 // startWork resolves a work task's fields and runs it on the executor.
 func (r *runner) startWork(t *model.TaskRun, task *composition.Task) {
-	if !r.ensureExecutor() {
+	if !r.ensureExecutor() || !r.placeTask(t, task) {
 		r.hold(t.TaskID, 2*time.Second)
 		return
 	}
@@ -266,18 +273,25 @@ func (r *runner) startWork(t *model.TaskRun, task *composition.Task) {
 
 func (r *runner) dispatch(t *model.TaskRun, task *composition.Task, fields map[string]any, env map[string]string, secrets []string) {
 	attempt := t.Attempt + 1
-	exec := r.exec
+	exec, key, reserved := r.exec, r.run.Workspace, r.reserved
+	if own := r.taskExec[t.TaskID]; own != nil {
+		exec, key, reserved = own.exec, own.key, own.reserved
+		delete(r.taskExec, t.TaskID)
+	} else {
+		r.reserved = false
+	}
+	jobCtx := maps.Clone(r.run.Context)
+	jobCtx["workdir"] = exec.WorkspacePath(key)
 	job := plugin.Job{
 		RunID: r.run.ID, Composition: r.run.Composition, TaskID: t.TaskID, Attempt: attempt, Type: task.Type,
-		Fields: fields, Env: env, Context: maps.Clone(r.run.Context), Workdir: exec.WorkspacePath(r.run.Workspace),
-		WorkspaceKey: r.run.Workspace, Secrets: secrets,
+		Fields: fields, Env: env, Context: jobCtx, Workdir: exec.WorkspacePath(key),
+		WorkspaceKey: key, Secrets: secrets,
 	}
 	ctx, cancel := context.WithCancelCause(r.ctx)
 	r.inflight[t.TaskID] = &inflight{kind: "work", attempt: attempt, cancel: cancel, exec: exec}
-	if r.reserved || exec.TryAcquire() {
+	if reserved || exec.TryAcquire() {
 		// A slot is free: the task is running as of the next commit, and
 		// its process starts only after that commit.
-		r.reserved = false
 		r.markStarted(t, attempt)
 		r.afterCommit(func() { go r.execute(ctx, cancel, exec, job, task.Timeout) })
 		return
@@ -309,7 +323,8 @@ func (r *runner) ensureExecutor() bool {
 	if !r.exec.Gone() {
 		return true
 	}
-	exec, reason := r.e.place(r.comp, r.exec.Name(), "")
+	req, _ := resolveRequires(r.comp.Requires, r.env())
+	exec, reason := r.e.place(req, r.exec.Name(), "")
 	if exec == nil {
 		if reason != r.moveReason {
 			r.moveReason = reason
@@ -329,6 +344,55 @@ func (r *runner) ensureExecutor() bool {
 	ctx["workdir"] = exec.WorkspacePath(key)
 	r.run.Context, r.runDirty = ctx, true
 	r.log("", "%s takes no more work: the run moved to %s, workspace %s (files earlier tasks left on %s are not there)", old.Name(), exec.Name(), ctx["workdir"], old.Name())
+	return true
+}
+
+// ownExec is where a task with requires of its own runs.
+type ownExec struct {
+	exec     Executor
+	key      string
+	reserved bool
+}
+
+// placeTask finds an executor for a task with requires of its own that
+// the run's executor does not meet: one that fits, with a workspace of the
+// run there. It reports false when the task must wait for one.
+func (r *runner) placeTask(t *model.TaskRun, task *composition.Task) bool {
+	req, err := resolveRequires(task.Requires, r.env())
+	if err != nil {
+		r.log(t.TaskID, "%v", err)
+		return false
+	}
+	if req == nil || r.e.meets(req, r.exec) {
+		return true
+	}
+	exec, reason := r.e.place(req, "", "")
+	if exec == nil {
+		if r.waitWhy == nil {
+			r.waitWhy = map[string]string{}
+		}
+		if r.waitWhy[t.TaskID] != reason {
+			r.waitWhy[t.TaskID] = reason
+			r.log(t.TaskID, "%s", reason)
+		}
+		return false
+	}
+	if r.extraWS == nil {
+		r.extraWS = map[string]string{}
+	}
+	key, ok := r.extraWS[exec.Name()]
+	if !ok {
+		key = r.e.ws.lease(exec.Name(), r.run.Composition, r.run.ID)
+		r.extraWS[exec.Name()] = key
+		if err := exec.PrepareWorkspace(r.ctx, key, r.comp.Workspace.Clean); err != nil {
+			r.log(t.TaskID, "preparing workspace %s on %s: %v", key, exec.Name(), err)
+		}
+	}
+	if r.taskExec == nil {
+		r.taskExec = map[string]*ownExec{}
+	}
+	r.taskExec[t.TaskID] = &ownExec{exec: exec, key: key, reserved: true}
+	r.log(t.TaskID, "runs on %s: its own requires rule out %s", exec.Name(), r.exec.Name())
 	return true
 }
 

@@ -468,3 +468,38 @@ func decodeJSON(r io.Reader, v any) error {
 	}
 	return json.Unmarshal(b, v)
 }
+
+// TestTaskWithOwnRequires: a task with requires of its own runs on an
+// agent that meets them; the run's other tasks stay on the run's agent.
+func TestTaskWithOwnRequires(t *testing.T) {
+	f := newFleet(t, plugin.NewRegistry(), engine.HubConfig{})
+	f.startAgent("builder", agentOpts{pools: []string{"build"}})
+	f.startAgent("signer", agentOpts{pools: []string{"hsm"}})
+	f.do("PUT", "/api/v1/compositions/signed", `name: signed
+requires: {pool: build}
+tasks:
+  - id: compile
+    run: echo compiled > app.bin
+  - id: sign
+    requires: {pool: hsm}
+    run: echo "signed in $PWD"
+  - id: package
+    run: test -f app.bin && echo packaged
+`, http.StatusCreated, nil)
+	r := f.run("signed")
+	if r.Status != "succeeded" {
+		t.Fatalf("run: %+v\n%s", r, f.logText(r.ID))
+	}
+	for _, task := range r.Tasks {
+		want := "builder"
+		if task.ID == "sign" {
+			want = "signer"
+		}
+		if task.Agent != want {
+			t.Errorf("task %s ran on %q, want %s", task.ID, task.Agent, want)
+		}
+	}
+	if r.Agent != "builder" {
+		t.Errorf("run placed on %q", r.Agent)
+	}
+}
