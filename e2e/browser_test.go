@@ -266,3 +266,62 @@ func TestBrowserMillionLineLog(t *testing.T) {
 		t.Errorf("first line after loading earlier = %q", first)
 	}
 }
+
+// TestBrowserAgentsAndExamples drives the UI over the shipped examples with
+// an agent connected: the release run waits for approval with its graph,
+// a fork/join fails and its on_failure run starts, and the agents pages
+// show the agent. With BATON_SCREENSHOTS set it saves the pages shown in
+// the README.
+func TestBrowserAgentsAndExamples(t *testing.T) {
+	ctx := browser(t)
+	dir := t.TempDir()
+	comps := filepath.Join(dir, "examples")
+	copyDir(t, "../examples", comps)
+	s := startServer(t, filepath.Join(dir, "data"), "--compositions", comps)
+	token := agentToken(t, s)
+	facts := t.TempDir()
+	writeFile(t, filepath.Join(facts, "team.txt"), "team=payments\nrack=7\n")
+	startAgentProc(t, s, token, "build-eu-1", "--pool", "linux-builders", "--label", "zone=eu-1", "--facts-dir", facts, "--slots", "2")
+
+	var release, fork apiRun
+	s.call("POST", "/api/v1/compositions/release-webapp/runs", fmt.Sprintf(`{"params": {"artifact_url": %q, "version": "2.1.0"}}`, s.url+"/healthz"), 201, &release)
+	s.call("POST", "/api/v1/compositions/deploy-both/runs", `{"params": {"fail_host_b": true}}`, 201, &fork)
+	s.waitFor(release.ID, "waiting", func(r apiRun) bool { return r.Status == "waiting" })
+	s.waitFor(fork.ID, "failed", func(r apiRun) bool { return r.Status == "failed" })
+
+	step(t, ctx, "log in", chromedp.Navigate(s.url+"/login"),
+		chromedp.SendKeys(chromedp.CSS(`#name`), "admin"), chromedp.SendKeys(chromedp.CSS(`#password`), adminPassword),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=active-runs]`)))
+	eventually(t, ctx, "the dashboard shows the waiting run and the failure",
+		`!!document.querySelector("[data-testid=waiting-runs] [data-testid=run-row]") && !!document.querySelector("[data-testid=recent-failures] [data-testid=run-row]")`)
+	if !strings.Contains(text(t, ctx, `[data-testid=agents]`), "build-eu-1") {
+		t.Errorf("the dashboard does not list the agent online")
+	}
+	shot(t, ctx, "dashboard")
+
+	step(t, ctx, "the release run", chromedp.Navigate(fmt.Sprintf("%s/runs/%d", s.url, release.ID)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=approval]`)))
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("[data-testid=graph-node]").length`)); n != 7 {
+		t.Errorf("graph of the release run has %d nodes, want 7", n)
+	}
+	shot(t, ctx, "run-approval")
+	step(t, ctx, "narrow", chromedp.EmulateViewport(768, 1024))
+	if w, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 768 {
+		t.Errorf("the run page is %d px wide at 768 px: it should not scroll sideways", w)
+	}
+	shot(t, ctx, "run-narrow")
+	step(t, ctx, "wide again", chromedp.EmulateViewport(1280, 900))
+
+	step(t, ctx, "agents", chromedp.Navigate(s.url+"/agents"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=agent-table]`)))
+	rows := text(t, ctx, `[data-testid=agent-table]`)
+	if !strings.Contains(rows, "build-eu-1") || !strings.Contains(rows, "online") || !strings.Contains(rows, "linux-builders") {
+		t.Errorf("agents table:\n%s", rows)
+	}
+	shot(t, ctx, "agents")
+	step(t, ctx, "agent", chromedp.Navigate(s.url+"/agents/build-eu-1"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=facts]`)))
+	if f := text(t, ctx, `[data-testid=facts]`); !strings.Contains(f, "team") || !strings.Contains(f, "payments") {
+		t.Errorf("agent facts:\n%s", f)
+	}
+	shot(t, ctx, "agent")
+	step(t, ctx, "the failed fork", chromedp.Navigate(fmt.Sprintf("%s/runs/%d", s.url, fork.ID)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=run-error]`)))
+	shot(t, ctx, "run-failed")
+}

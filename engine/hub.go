@@ -417,15 +417,23 @@ func (s *agentSession) send(h *Hub, msg any) {
 	}
 }
 
+// heartbeat is the server's side of the application heartbeat.
+var heartbeat, _ = protocol.Encode(&protocol.Heartbeat{})
+
 func (s *agentSession) writeLoop(h *Hub, name string) {
+	beat := time.NewTicker(protocol.HeartbeatInterval)
+	defer beat.Stop()
 	for {
+		var data []byte
 		select {
-		case data := <-s.out:
-			if err := s.conn.Send(data); err != nil {
-				s.close("write failed: " + err.Error())
-				return
-			}
+		case data = <-s.out:
+		case <-beat.C:
+			data = heartbeat
 		case <-s.done:
+			return
+		}
+		if err := s.conn.Send(data); err != nil {
+			s.close("write failed: " + err.Error())
 			return
 		}
 	}
