@@ -21,6 +21,7 @@ import (
 	"baton/handlers"
 	"baton/plugin"
 	"baton/storage"
+	"baton/trigger"
 )
 
 // serveConfig is everything `baton serve` is started with.
@@ -28,6 +29,7 @@ type serveConfig struct {
 	addr          string
 	data          string
 	compositions  string
+	triggers      string
 	plugins       []string
 	localSlots    int
 	shutdownGrace time.Duration
@@ -43,6 +45,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.addr, "addr", envString("addr", "127.0.0.1:8080"), help("addr", "address to listen on"))
 	fs.StringVar(&cfg.data, "data", envString("data", "./baton-data"), help("data", "data directory: baton.db, workspaces/, plugins/"))
 	fs.StringVar(&cfg.compositions, "compositions", envString("compositions", ""), help("compositions", "directory of *.yaml compositions to load at start"))
+	fs.StringVar(&cfg.triggers, "triggers", envString("triggers", ""), help("triggers", "directory of *.yaml triggers to load at start (default: triggers/ in the compositions directory)"))
 	plugins := envList("plugins")
 	fs.Var(&plugins, "plugins", help("plugins", "a plugin directory to load (repeatable); default: plugins/ beside the compositions and in the data directory"))
 	fs.IntVar(&cfg.localSlots, "local-slots", envInt("local-slots", 2), help("local-slots", "work tasks the server runs at once itself (0: none, every run goes to agents)"))
@@ -111,6 +114,20 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		Hub: engine.HubConfig{AgentTimeout: cfg.agentTimeout, AgentGrace: cfg.agentGrace}})
 	if cfg.compositions != "" {
 		loadCompositionDir(ctx, eng, cfg.compositions, log)
+	}
+	triggersDir := cfg.triggers
+	if triggersDir == "" && cfg.compositions != "" {
+		triggersDir = filepath.Join(cfg.compositions, "triggers")
+	}
+	if err := loadTriggerDir(ctx, store, triggersDir, log); err != nil {
+		return err
+	}
+	sources, err := store.ListTriggers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range eng.LoadTriggers(sources) {
+		log.Error("trigger not active: fix it and restart, or PUT it through the API", "trigger", p.Name, "problems", p.Err.Error())
 	}
 	if err := eng.Start(ctx); err != nil {
 		return err
@@ -229,4 +246,26 @@ func cleanSessions(ctx context.Context, store *storage.Store, log *slog.Logger) 
 			}
 		}
 	}
+}
+
+// loadTriggerDir stores every valid trigger file of dir. Invalid files are
+// reported and skipped; a stored trigger they would replace stays.
+func loadTriggerDir(ctx context.Context, store *storage.Store, dir string, log *slog.Logger) error {
+	if dir == "" {
+		return nil
+	}
+	ts, err := trigger.ParseDir(dir, os.LookupEnv)
+	if err != nil {
+		log.Error("some triggers were not loaded: fix them and restart", "dir", dir, "problems", err.Error())
+	}
+	for _, t := range ts {
+		created, err := store.SaveTrigger(ctx, t.Name, string(t.Source), "file")
+		if err != nil {
+			return err
+		}
+		if created {
+			log.Info("trigger loaded", "trigger", t.Name, "kind", t.Kind, "file", t.File)
+		}
+	}
+	return nil
 }

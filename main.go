@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	_ "time/tzdata" // schedules' time zones work where the system has no zoneinfo
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

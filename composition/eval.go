@@ -117,8 +117,15 @@ func resolveString(s string, env map[string]any) (any, error) {
 	return b.String(), nil
 }
 
+// evalTemplateExpr evaluates one ${{ }} expression. It may use the names
+// env provides: params, tasks, context and run in a composition; event,
+// payload and the like in a trigger rule.
 func evalTemplateExpr(src string, env map[string]any) (any, error) {
-	p, err := compile(src, templateRoots)
+	roots := templateRoots
+	if len(env) != len(templateRoots) {
+		roots = sortedKeys(env)
+	}
+	p, err := compile(src, roots)
 	if err == nil {
 		var v any
 		if v, err = run(p, env); err == nil {

@@ -156,9 +156,7 @@ tasks:
 	step(t, ctx, "log in",
 		chromedp.SendKeys(chromedp.CSS(`#password`), adminPassword),
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=active-runs]`)))
-	if got := text(t, ctx, `[data-testid=user]`); got != "admin" {
-		t.Errorf("logged in as %q", got)
-	}
+	eventually(t, ctx, "logged in as admin", `(document.querySelector("[data-testid=user]") || {}).textContent === "admin"`)
 
 	// A bad value: the problem shows on its field and nothing starts.
 	step(t, ctx, "open slowlog", chromedp.Navigate(s.url+"/compositions/slowlog"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=run-form]`)))
@@ -203,17 +201,15 @@ tasks:
 	// Approve a waiting run.
 	step(t, ctx, "start gated", chromedp.Navigate(s.url+"/compositions/gated"),
 		chromedp.Click(chromedp.CSS(`[data-testid=start-run]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=approval]`)))
-	if msg := text(t, ctx, `[data-testid=approval] .md strong`); msg != "it" {
-		t.Errorf("approval message not rendered as markdown: %q", msg)
-	}
+	eventually(t, ctx, "the approval message is rendered as markdown",
+		`(document.querySelector("[data-testid=approval] .md strong") || {}).textContent === "it"`)
 	eventually(t, ctx, "the run waits", `document.getElementById("run-panel").dataset.status === "waiting"`)
 	shot(t, ctx, "run-approval")
 	step(t, ctx, "approve", chromedp.SendKeys(chromedp.CSS(`[data-testid=approval-comment]`), "looks good"),
 		chromedp.Click(chromedp.CSS(`[data-testid=approve]`)))
 	eventually(t, ctx, "the approved run succeeds", `document.getElementById("run-panel").dataset.status === "succeeded"`)
-	if !strings.Contains(text(t, ctx, `[data-testid=task-table]`), "approved by admin: looks good") {
-		t.Errorf("decision not shown")
-	}
+	eventually(t, ctx, "the decision is shown on the approval task",
+		`(document.querySelector("[data-testid=task-table]") || {textContent: ""}).textContent.includes("approved by admin: looks good")`)
 
 	// Cancel a running one.
 	step(t, ctx, "start forever", chromedp.Navigate(s.url+"/compositions/forever"),
@@ -294,9 +290,8 @@ func TestBrowserAgentsAndExamples(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=active-runs]`)))
 	eventually(t, ctx, "the dashboard shows the waiting run and the failure",
 		`!!document.querySelector("[data-testid=waiting-runs] [data-testid=run-row]") && !!document.querySelector("[data-testid=recent-failures] [data-testid=run-row]")`)
-	if !strings.Contains(text(t, ctx, `[data-testid=agents]`), "build-eu-1") {
-		t.Errorf("the dashboard does not list the agent online")
-	}
+	eventually(t, ctx, "the dashboard lists the agent online",
+		`(document.querySelector("[data-testid=agents]") || {textContent: ""}).textContent.includes("build-eu-1")`)
 	shot(t, ctx, "dashboard")
 
 	step(t, ctx, "the release run", chromedp.Navigate(fmt.Sprintf("%s/runs/%d", s.url, release.ID)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=approval]`)))
@@ -312,10 +307,8 @@ func TestBrowserAgentsAndExamples(t *testing.T) {
 	step(t, ctx, "wide again", chromedp.EmulateViewport(1280, 900))
 
 	step(t, ctx, "agents", chromedp.Navigate(s.url+"/agents"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=agent-table]`)))
-	rows := text(t, ctx, `[data-testid=agent-table]`)
-	if !strings.Contains(rows, "build-eu-1") || !strings.Contains(rows, "online") || !strings.Contains(rows, "linux-builders") {
-		t.Errorf("agents table:\n%s", rows)
-	}
+	eventually(t, ctx, "the agents table shows the agent online in its pool",
+		`["build-eu-1", "online", "linux-builders"].every(s => (document.querySelector("[data-testid=agent-table]") || {textContent: ""}).textContent.includes(s))`)
 	shot(t, ctx, "agents")
 	step(t, ctx, "agent", chromedp.Navigate(s.url+"/agents/build-eu-1"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=facts]`)))
 	if f := text(t, ctx, `[data-testid=facts]`); !strings.Contains(f, "team") || !strings.Contains(f, "payments") {

@@ -265,3 +265,6 @@ func (s *server) callQuiet(method, path string, out any) {
 		json.NewDecoder(resp.Body).Decode(out)
 	}
 }
+
+// waitABit pauses between polls.
+func waitABit() { time.Sleep(25 * time.Millisecond) }

@@ -186,7 +186,7 @@ func (e *Engine) endQueued(r *model.Run, status model.RunStatus, msg string) {
 	r.Status, r.Error, r.QueueReason, r.FinishedAt = status, msg, "", now
 	e.systemLog(r.ID, "", "run %s: %s", status, msg)
 	e.logs.Sync()
-	if err := e.store.FinishRun(e.ctx, r, tasks, nil); err != nil {
+	if err := e.store.FinishRun(e.ctx, r, tasks, nil, nil); err != nil {
 		e.log.Error("could not record the end of a queued run", "run", r.ID, "err", err)
 	}
 	e.publishRun(r)

@@ -26,7 +26,10 @@ type Store interface {
 	SaveComposition(ctx context.Context, name, source, author, message string) (model.CompositionVersion, bool, error)
 	CreateRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun) error
 	SaveState(ctx context.Context, r *model.Run, tasks ...*model.TaskRun) error
-	FinishRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun, follow []model.NewRun) error
+	FinishRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun, follow []model.NewRun, events []*model.Event) error
+	RecordEvent(ctx context.Context, ev *model.Event, runs []model.NewRun) error
+	LastEvent(ctx context.Context, trigger string) (*model.Event, error)
+	GetEvent(ctx context.Context, id int64) (*model.Event, error)
 	GetRun(ctx context.Context, id int64) (*model.Run, error)
 	GetTasks(ctx context.Context, runID int64) ([]*model.TaskRun, error)
 	ActiveRuns(ctx context.Context) ([]*model.Run, error)
@@ -65,6 +68,7 @@ type Engine struct {
 	comps *compCache
 	ws    *workspaces
 	hub   *Hub
+	trig  *triggers
 
 	version    string
 	localFacts map[string]any
@@ -115,6 +119,7 @@ func New(cfg Config) *Engine {
 		localFacts: gatherLocalFacts(),
 	}
 	e.hub = newHub(e, cfg.Hub)
+	e.trig = newTriggers()
 	return e
 }
 
@@ -171,6 +176,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.log.Info("recovered unfinished runs", "runs", len(runs))
 	}
 	go e.scheduleLoop()
+	go e.scheduleTriggers()
 	e.poke()
 	return nil
 }
@@ -181,6 +187,12 @@ func (e *Engine) Start(ctx context.Context) error {
 // queued runs are durable and simply resume at the next start.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
+	if e.stopping {
+		e.mu.Unlock()
+		<-e.schedDone
+		e.wg.Wait()
+		return nil
+	}
 	e.stopping = true
 	runners := make([]*runner, 0, len(e.runners))
 	for _, r := range e.runners {

@@ -91,14 +91,18 @@ func (w *logWriter) Sync() {
 	w.mu.Unlock()
 }
 
-// Close stores what is pending and stops the writer.
+// Close stores what is pending and stops the writer. It may be called
+// more than once.
 func (w *logWriter) Close() {
 	w.Sync()
 	w.mu.Lock()
+	already := w.closed
 	w.closed = true
 	w.cond.Broadcast()
 	w.mu.Unlock()
-	close(w.wake)
+	if !already {
+		close(w.wake)
+	}
 	<-w.done
 }
 

@@ -516,7 +516,7 @@ func (r *runner) finish() []model.NewRun {
 	}
 	r.run.Error, r.run.FinishedAt = r.haltErr, now
 	r.run.Outputs = r.outputs()
-	var follow []model.NewRun
+	follow, events := r.runFinished()
 	if r.run.Status == model.RunFailed && r.comp.OnFailure != nil {
 		if nr, err := r.onFailure(); err != nil {
 			r.log("", "on_failure: could not start %s: %v", r.comp.OnFailure.Composition, err)
@@ -526,7 +526,7 @@ func (r *runner) finish() []model.NewRun {
 	}
 	r.log("", "run %s in %s", r.run.Status, now.Sub(r.run.StartedAt).Round(time.Millisecond))
 	r.e.logs.Sync()
-	if err := r.e.store.FinishRun(context.Background(), r.run, r.dirty, follow); err != nil {
+	if err := r.e.store.FinishRun(context.Background(), r.run, r.dirty, follow, events); err != nil {
 		r.e.log.Error("could not record the end of a run", "run", r.run.ID, "err", err)
 	}
 	r.runDirty = true

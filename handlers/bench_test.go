@@ -32,7 +32,7 @@ func BenchmarkPages(b *testing.B) {
 		for _, t := range tasks {
 			t.Status, t.Attempt, t.StartedAt, t.FinishedAt = model.TaskSucceeded, 1, now, now.Add(30*time.Second)
 		}
-		if err := a.store.FinishRun(ctx, r, tasks, nil); err != nil {
+		if err := a.store.FinishRun(ctx, r, tasks, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 		last = r.ID

@@ -98,7 +98,8 @@ func newHandler(cfg Config) *Handler {
 // themselves: scs's middleware hides the connection a websocket needs.
 func (h *Handler) wrap(rt route) http.Handler {
 	bare := strings.Contains(rt.pattern, "/live") || strings.Contains(rt.pattern, "/ws/") ||
-		strings.HasPrefix(rt.pattern, "GET /static/") || rt.pattern == "GET /healthz" || rt.access == agent
+		strings.HasPrefix(rt.pattern, "GET /static/") || rt.pattern == "GET /healthz" || rt.access == agent ||
+		strings.HasPrefix(rt.pattern, "POST /hooks/")
 	next := http.Handler(rt.handler)
 	switch rt.access {
 	case loggedIn:
@@ -116,6 +117,7 @@ func (h *Handler) wrap(rt route) http.Handler {
 func (h *Handler) routes() []route {
 	return []route{
 		{"GET /healthz", public, h.healthz},
+		{"POST /hooks/{trigger}", public, h.hook}, // webhooks verify their own signatures
 		{"GET /static/{hash}/{file...}", public, static.Handler().ServeHTTP},
 
 		// Web UI
@@ -137,6 +139,11 @@ func (h *Handler) routes() []route {
 		{"GET /agents", loggedIn, h.agents},
 		{"GET /agents/{name}", loggedIn, h.agentPage},
 		{"POST /agents/{name}", loggedIn, h.agentUpdate},
+		{"GET /triggers", loggedIn, h.triggersPage},
+		{"GET /triggers/{name}", loggedIn, h.triggerPage},
+		{"GET /events", loggedIn, h.eventsPage},
+		{"GET /events/{id}", loggedIn, h.eventPage},
+		{"POST /events/{id}/replay", loggedIn, h.eventReplay},
 		{"GET /settings/agent-tokens", loggedIn, h.agentTokens},
 		{"POST /settings/agent-tokens", loggedIn, h.agentTokenCreate},
 		{"POST /settings/agent-tokens/{id}/revoke", loggedIn, h.agentTokenRevoke},
@@ -166,6 +173,14 @@ func (h *Handler) routes() []route {
 		{"POST /api/v1/runs/{id}/tasks/{task}/approve", loggedIn, h.apiTaskApprove},
 		{"POST /api/v1/runs/{id}/tasks/{task}/reject", loggedIn, h.apiTaskReject},
 		{"GET /api/v1/me", loggedIn, h.apiMe},
+		{"GET /api/v1/triggers", loggedIn, h.apiTriggerList},
+		{"GET /api/v1/triggers/{name}", loggedIn, h.apiTriggerGet},
+		{"PUT /api/v1/triggers/{name}", loggedIn, h.apiTriggerPut},
+		{"DELETE /api/v1/triggers/{name}", loggedIn, h.apiTriggerDelete},
+		{"GET /api/v1/events", loggedIn, h.apiEventList},
+		{"GET /api/v1/events/{id}", loggedIn, h.apiEventGet},
+		{"POST /api/v1/events/{id}/replay", loggedIn, h.apiEventReplay},
+		{"POST /api/v1/events/{source}", loggedIn, h.apiEventPost},
 		{"GET /api/v1/agents", loggedIn, h.apiAgentList},
 		{"GET /api/v1/agents/{name}", loggedIn, h.apiAgentGet},
 		{"PATCH /api/v1/agents/{name}", loggedIn, h.apiAgentPatch},

@@ -92,7 +92,7 @@ func (h *Handler) wsEvents(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				sub = h.engine.Bus().Subscribe(64, filter)
 			} else {
-				msg = eventJSON(ev)
+				msg = busEventJSON(ev)
 			}
 			if s.send(msg) != nil {
 				return
@@ -101,7 +101,7 @@ func (h *Handler) wsEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func eventJSON(ev engine.Event) map[string]any {
+func busEventJSON(ev engine.Event) map[string]any {
 	m := map[string]any{"kind": string(ev.Kind), "run": ev.RunID, "composition": ev.Composition}
 	switch {
 	case ev.Run != nil:

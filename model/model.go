@@ -303,3 +303,37 @@ type AgentPatch struct {
 	Labels *map[string]string
 	State  *AgentState
 }
+
+// Event is something a trigger received: a webhook delivery, an event
+// posted through the API, a schedule firing, a run finishing.
+type Event struct {
+	ID         int64
+	Trigger    string
+	Kind       string // github, gitlab, generic, api, schedule, runs
+	Name       string // the event: push, pull_request, schedule, run.finished
+	DeliveryID string // unique per trigger when set
+	Payload    any    // secrets redacted
+	Headers    map[string]string
+	Results    []RuleResult
+	ReplayOf   int64 // the event this one replays
+	ReceivedAt time.Time
+}
+
+// RuleResult is what one rule decided about an event.
+type RuleResult struct {
+	Rule    string `json:"rule"`
+	Matched bool   `json:"matched"`
+	RunID   int64  `json:"run_id,omitempty"`
+	Error   string `json:"error,omitempty"`
+	// Run is the run the rule starts, while it is being created with the
+	// event; RunID is set from it.
+	Run *Run `json:"-"`
+}
+
+// TriggerSource is a stored trigger file.
+type TriggerSource struct {
+	Name      string
+	Source    string
+	UpdatedBy string
+	UpdatedAt time.Time
+}

@@ -24,10 +24,11 @@ func (s *Store) CreateRun(ctx context.Context, r *model.Run, tasks []*model.Task
 	return nil
 }
 
-// FinishRun writes a run's final state and its tasks and creates the runs
-// its end starts (on_failure, follow-up rules) in one transaction: a crash
-// can neither lose those runs nor start them twice.
-func (s *Store) FinishRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun, follow []model.NewRun) error {
+// FinishRun writes a run's final state and its tasks, creates the runs its
+// end starts (on_failure, rules on run.finished) and records the events
+// that started them, in one transaction: a crash can neither lose those
+// runs nor start them twice.
+func (s *Store) FinishRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun, follow []model.NewRun, events []*model.Event) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.updateRun(ctx, tx, r); err != nil {
 			return err
@@ -40,6 +41,11 @@ func (s *Store) FinishRun(ctx context.Context, r *model.Run, tasks []*model.Task
 		for _, f := range follow {
 			if err := insertRun(ctx, tx, f.Run, f.Tasks); err != nil {
 				return fmt.Errorf("run of %s: %w", f.Run.Composition, err)
+			}
+		}
+		for _, ev := range events {
+			if err := insertEvent(ctx, tx, ev); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -25,8 +25,8 @@ import (
 var ErrNotFound = model.ErrNotFound
 
 // ErrConflict is returned when a write would break a uniqueness rule or
-// clash with a concurrent change.
-var ErrConflict = errors.New("conflict")
+// clash with a concurrent change. It is model.ErrConflict.
+var ErrConflict = model.ErrConflict
 
 // Store is Baton's database. Writes go through one connection, so SQLite
 // never sees two writers fight over the lock; reads use a pool and see a

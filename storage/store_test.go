@@ -259,3 +259,40 @@ func BenchmarkAppendLogs(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "lines/s")
 }
+
+func TestEventsAndDuplicates(t *testing.T) {
+	s := NewTestStore(t)
+	ctx := context.Background()
+	r := &model.Run{Composition: "build", Version: 1, Status: model.RunQueued, CreatedAt: time.Now()}
+	ev := &model.Event{Trigger: "gh", Kind: "github", Name: "push", DeliveryID: "d1", Payload: map[string]any{"ref": "main"},
+		Results: []model.RuleResult{{Rule: "build", Matched: true, Run: r}, {Rule: "other"}}}
+	if err := s.RecordEvent(ctx, ev, []model.NewRun{{Run: r}}); err != nil {
+		t.Fatal(err)
+	}
+	if ev.ID == 0 || r.ID == 0 || ev.Results[0].RunID != r.ID {
+		t.Fatalf("ids not set: event %d run %d result %+v", ev.ID, r.ID, ev.Results[0])
+	}
+	// The same delivery again: conflict, and its run is not created.
+	r2 := &model.Run{Composition: "build", Version: 1, Status: model.RunQueued, CreatedAt: time.Now()}
+	dup := &model.Event{Trigger: "gh", Kind: "github", Name: "push", DeliveryID: "d1", Results: []model.RuleResult{{Rule: "build", Matched: true, Run: r2}}}
+	if err := s.RecordEvent(ctx, dup, []model.NewRun{{Run: r2}}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("duplicate delivery: %v", err)
+	}
+	if runs, _ := s.ListRuns(ctx, RunFilter{}); len(runs) != 1 {
+		t.Fatalf("%d runs after a duplicate delivery, want 1", len(runs))
+	}
+	// Events without a delivery id never clash; an event without results reads back.
+	for i := 0; i < 2; i++ {
+		if err := s.RecordEvent(ctx, &model.Event{Trigger: "gh", Kind: "github", Name: "ping"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last, err := s.LastEvent(ctx, "gh")
+	if err != nil || last.Name != "ping" || len(last.Results) != 0 {
+		t.Fatalf("last event = %+v, %v", last, err)
+	}
+	got, err := s.GetEvent(ctx, ev.ID)
+	if err != nil || got.Payload.(map[string]any)["ref"] != "main" || got.Results[0].RunID != r.ID {
+		t.Fatalf("event read back = %+v, %v", got, err)
+	}
+}

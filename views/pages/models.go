@@ -250,3 +250,83 @@ type UserRow struct {
 	Name    string
 	Created time.Time
 }
+
+// Triggers lists the triggers.
+type Triggers struct {
+	Layout  layouts.Page
+	Now     time.Time
+	Rows    []TriggerRow
+	Invalid []components.KV // name -> problems
+}
+
+// TriggerRow is one trigger.
+type TriggerRow struct {
+	Name     string
+	Kind     string
+	URL      string // where events go: the hook, or the API endpoint
+	Schedule string // cron and zone
+	Next     []time.Time
+	Rules    int
+	Accepted int64
+	Rejected int64
+	Limited  int64
+}
+
+// TriggerPage is one trigger: where to point senders, its rules, its events.
+type TriggerPage struct {
+	Layout layouts.Page
+	Now    time.Time
+	Row    TriggerRow
+	HTML   string // description
+	Secret string // where the secret comes from, never the secret
+	Rules  []RuleView
+	Events []EventRow
+	Source string // redacted
+}
+
+// RuleView is one rule of a trigger.
+type RuleView struct {
+	Name, When, Composition, Params string
+}
+
+// EventRow is one event in a list.
+type EventRow struct {
+	ID       int64
+	Trigger  string
+	Event    string
+	Delivery string
+	At       time.Time
+	Matched  int
+	Runs     []int64
+	Errors   int
+	ReplayOf int64
+}
+
+// Events lists events.
+type Events struct {
+	Layout     layouts.Page
+	Now        time.Time
+	Rows       []EventRow
+	Trigger    string
+	NextBefore int64
+}
+
+// EventPage is one event: what came, what each rule decided.
+type EventPage struct {
+	Layout  layouts.Page
+	Now     time.Time
+	Row     EventRow
+	Kind    string
+	Results []ResultView
+	Headers []components.KV
+	Payload string // indented JSON, secrets redacted
+	Exists  bool   // its trigger still exists, so it can be replayed
+}
+
+// ResultView is what one rule decided.
+type ResultView struct {
+	Rule    string
+	Matched bool
+	RunID   int64
+	Error   string
+}

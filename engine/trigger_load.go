@@ -1,0 +1,49 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"sort"
+
+	"baton/model"
+	"baton/trigger"
+)
+
+// TriggerProblem says why a stored trigger is not active.
+type TriggerProblem struct {
+	Name string
+	Err  error
+}
+
+// LoadTriggers parses stored trigger sources (secrets from the server's
+// environment) and makes the valid ones active. Invalid ones are returned
+// with their problems and stay inactive.
+func (e *Engine) LoadTriggers(sources []model.TriggerSource) []TriggerProblem {
+	var ok []*trigger.Trigger
+	var bad []TriggerProblem
+	for _, src := range sources {
+		t, probs := trigger.Parse(src.Name+".yaml", []byte(src.Source), os.LookupEnv)
+		if len(probs) > 0 {
+			bad = append(bad, TriggerProblem{Name: src.Name, Err: probs})
+			continue
+		}
+		if t.Name != src.Name {
+			bad = append(bad, TriggerProblem{Name: src.Name, Err: fmt.Errorf("stored as %s but named %s inside", src.Name, t.Name)})
+			continue
+		}
+		ok = append(ok, t)
+	}
+	sort.Slice(bad, func(i, j int) bool { return bad[i].Name < bad[j].Name })
+	e.SetTriggers(ok)
+	e.trig.mu.Lock()
+	e.trig.problems = bad
+	e.trig.mu.Unlock()
+	return bad
+}
+
+// TriggerProblems returns the stored triggers that are not active, and why.
+func (e *Engine) TriggerProblems() []TriggerProblem {
+	e.trig.mu.RLock()
+	defer e.trig.mu.RUnlock()
+	return append([]TriggerProblem(nil), e.trig.problems...)
+}

@@ -1,0 +1,162 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"baton/model"
+	"baton/storage"
+	"baton/trigger"
+)
+
+func parseTrigger(t *testing.T, src string) *trigger.Trigger {
+	t.Helper()
+	tr, probs := trigger.Parse("t.yaml", []byte(src), func(string) (string, bool) { return "", false })
+	if len(probs) > 0 {
+		t.Fatalf("trigger: %v", probs)
+	}
+	return tr
+}
+
+func (h *harness) runsOf(name string) []*model.Run {
+	h.t.Helper()
+	runs, err := h.store.ListRuns(context.Background(), storage.RunFilter{Composition: name})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return runs
+}
+
+func (h *harness) events(trigger string) []*model.Event {
+	h.t.Helper()
+	evs, err := h.store.ListEvents(context.Background(), storage.EventFilter{Trigger: trigger})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return evs
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: timed out", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestScheduleFiresAndSkipsOverlap(t *testing.T) {
+	h := newHarness(t, `
+name: tick
+tasks:
+  - id: nap
+    run: sleep 2.5
+`)
+	h.eng.SetTriggers([]*trigger.Trigger{parseTrigger(t, "name: ticker\nkind: schedule\nschedule: \"@every 1s\"\nrun: {composition: tick}\n")})
+	waitFor(t, "a firing", func() bool { return len(h.runsOf("tick")) > 0 })
+	waitFor(t, "a skipped firing", func() bool {
+		for _, ev := range h.events("ticker") {
+			if len(ev.Results) == 1 && strings.Contains(ev.Results[0].Error, "still active (overlap: false)") {
+				return true
+			}
+		}
+		return false
+	})
+	if n := len(h.runsOf("tick")); n != 1 {
+		t.Errorf("%d runs while the first was still active, want 1", n)
+	}
+	for _, ev := range h.events("ticker") {
+		if _, err := time.Parse(time.RFC3339, ev.DeliveryID); err != nil || ev.Name != "schedule" {
+			t.Errorf("schedule event %+v: the delivery id should be the fire time", ev)
+		}
+	}
+}
+
+func TestScheduleCatchesUpOnce(t *testing.T) {
+	h := newHarness(t, `
+name: nightly
+tasks:
+  - id: clean
+    run: "true"
+`)
+	// The server "was down": the schedule last fired 3 hours ago.
+	last := time.Now().Add(-3 * time.Hour).Truncate(time.Hour)
+	ev := &model.Event{Trigger: "hourly", Kind: "schedule", Name: "schedule", DeliveryID: last.UTC().Format(time.RFC3339), ReceivedAt: last}
+	if err := h.store.RecordEvent(context.Background(), ev, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.stop(time.Second)
+	h.start()
+	h.eng.SetTriggers([]*trigger.Trigger{parseTrigger(t, "name: hourly\nkind: schedule\nschedule: \"@hourly\"\ncatch_up: true\nrun: {composition: nightly}\n")})
+	waitFor(t, "the catch-up run", func() bool { return len(h.runsOf("nightly")) > 0 })
+	time.Sleep(300 * time.Millisecond)
+	if n := len(h.runsOf("nightly")); n != 1 {
+		t.Fatalf("%d catch-up runs, want exactly 1 for 3 missed hours", n)
+	}
+	want := time.Now().Truncate(time.Hour).UTC().Format(time.RFC3339)
+	if got := h.events("hourly")[0].DeliveryID; got != want {
+		t.Errorf("caught up for %s, want the latest missed time %s", got, want)
+	}
+}
+
+func TestRulesOnRunFinished(t *testing.T) {
+	h := newHarness(t, `
+name: build
+params:
+  version: {type: string, required: true}
+tasks:
+  - id: b
+    run: echo "artifact=app-${{ params.version }}.tar" >> "$BATON_OUTPUT"
+`, `
+name: package
+params:
+  artifact: {type: string, required: true}
+tasks:
+  - id: p
+    run: echo "packing ${{ params.artifact }}"
+`, `
+name: again
+tasks:
+  - id: a
+    run: "true"
+`)
+	h.eng.SetTriggers([]*trigger.Trigger{
+		parseTrigger(t, `name: pipeline
+kind: runs
+rules:
+  - when: 'payload.composition == "build" && payload.status == "succeeded"'
+    run: {composition: package, params: {artifact: "${{ payload.outputs.artifact }}"}}
+  - name: loop
+    when: 'payload.composition == "again"'
+    run: {composition: again}
+`)})
+	build := h.waitDone(h.startRun("build", map[string]any{"version": "1.2"}).ID)
+	if build.Status != model.RunSucceeded {
+		t.Fatal(build.Error)
+	}
+	waitFor(t, "package", func() bool { return len(h.runsOf("package")) == 1 })
+	pkg := h.waitDone(h.runsOf("package")[0].ID)
+	if pkg.Params["artifact"] != "app-1.2.tar" || pkg.Trigger != fmt.Sprintf("trigger pipeline (rule 1) on run %d", build.ID) {
+		t.Errorf("package run = %+v", pkg)
+	}
+	// A rule that starts its own composition stops after the chain limit.
+	h.startRun("again", nil)
+	waitFor(t, "the loop to stop", func() bool {
+		for _, ev := range h.events("pipeline") {
+			for _, r := range ev.Results {
+				if strings.Contains(r.Error, "already chained") {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	if n := len(h.runsOf("again")); n != 11 {
+		t.Errorf("%d runs of again, want 11 (the first and 10 chained)", n)
+	}
+}

@@ -1,0 +1,365 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"baton/composition"
+	"baton/engine"
+	"baton/model"
+	"baton/storage"
+	"baton/trigger"
+)
+
+// hook receives a webhook: rate limit, size limit, signature, then the
+// trigger's rules. A request that fails its signature leaves nothing but a
+// counter and a log line.
+func (h *Handler) hook(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("trigger")
+	t, ok := h.engine.Trigger(name)
+	if !ok || (t.Kind != trigger.GitHub && t.Kind != trigger.GitLab && t.Kind != trigger.Generic) {
+		writeJSON(w, http.StatusNotFound, apiError{Error: "no webhook trigger " + name})
+		return
+	}
+	if !h.engine.AllowEvent(name) {
+		w.Header().Set("Retry-After", "60")
+		writeJSON(w, http.StatusTooManyRequests, apiError{Error: fmt.Sprintf("trigger %s takes at most %d events per %s; try again later", name, t.Rate.Events, t.Rate.Per)})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.MaxBody))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d, err := t.Verify(r, body)
+	var authErr *trigger.AuthError
+	switch {
+	case errors.As(err, &authErr):
+		h.engine.RejectedEvent(name)
+		h.log.Warn("webhook refused: bad signature or token", "trigger", name, "address", r.RemoteAddr, "err", err)
+		writeJSON(w, http.StatusUnauthorized, apiError{Error: authErr.Error()})
+		return
+	case err != nil:
+		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+		return
+	}
+	h.deliver(w, r, name, d)
+}
+
+// deliver hands a verified event to the engine and says what it started.
+func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, name string, d *trigger.Delivery) {
+	ev, err := h.engine.Deliver(r.Context(), name, d, 0)
+	if errors.Is(err, engine.ErrDuplicate) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate", "message": err.Error(), "delivery": d.ID})
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, toEventJSON(ev))
+}
+
+// apiEventPost takes an event from another system: monitoring, a CI server
+// calling back. The event's name comes from ?event= (default "event"), a
+// delivery id for de-duplication from the Idempotency-Key header.
+func (h *Handler) apiEventPost(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("source")
+	t, ok := h.engine.Trigger(name)
+	if !ok || t.Kind != trigger.API {
+		h.fail(w, r, fmt.Errorf("trigger %s of kind api: %w", name, model.ErrNotFound))
+		return
+	}
+	if !h.engine.AllowEvent(name) {
+		w.Header().Set("Retry-After", "60")
+		writeJSON(w, http.StatusTooManyRequests, apiError{Error: fmt.Sprintf("trigger %s takes at most %d events per %s", name, t.Rate.Events, t.Rate.Per)})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.MaxBody))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var payload any
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := json.Unmarshal(body, &payload); err != nil {
+			h.fail(w, r, &badInput{"the body is not JSON: " + err.Error()})
+			return
+		}
+	}
+	event := r.URL.Query().Get("event")
+	if event == "" {
+		event = "event"
+	}
+	d := &trigger.Delivery{Event: event, ID: r.Header.Get("Idempotency-Key"), Payload: payload,
+		Headers: map[string]string{"user": who(r), "content-type": r.Header.Get("Content-Type")}}
+	h.deliver(w, r, name, d)
+}
+
+type eventJSON struct {
+	ID         int64              `json:"id"`
+	Trigger    string             `json:"trigger"`
+	Kind       string             `json:"kind"`
+	Event      string             `json:"event"`
+	DeliveryID string             `json:"delivery_id,omitempty"`
+	ReplayOf   int64              `json:"replay_of,omitempty"`
+	ReceivedAt time.Time          `json:"received_at"`
+	Results    []model.RuleResult `json:"results"`
+	Runs       []int64            `json:"runs"`
+	Headers    map[string]string  `json:"headers,omitempty"`
+	Payload    any                `json:"payload,omitempty"`
+}
+
+func toEventJSON(ev *model.Event) eventJSON {
+	j := eventJSON{ID: ev.ID, Trigger: ev.Trigger, Kind: ev.Kind, Event: ev.Name, DeliveryID: ev.DeliveryID, ReplayOf: ev.ReplayOf,
+		ReceivedAt: ev.ReceivedAt, Results: ev.Results, Runs: []int64{}, Headers: ev.Headers, Payload: ev.Payload}
+	if j.Results == nil {
+		j.Results = []model.RuleResult{}
+	}
+	for _, r := range ev.Results {
+		if r.RunID != 0 {
+			j.Runs = append(j.Runs, r.RunID)
+		}
+	}
+	return j
+}
+
+func (h *Handler) apiEventList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := storage.EventFilter{Trigger: q.Get("trigger")}
+	var err error
+	if f.Limit, err = intParam(q.Get("limit"), 50, 1000); err != nil {
+		badRequest(w, "limit: "+err.Error())
+		return
+	}
+	before, err := intParam(q.Get("before"), 0, 1<<62)
+	if err != nil {
+		badRequest(w, "before: "+err.Error())
+		return
+	}
+	f.BeforeID = int64(before)
+	evs, err := h.store.ListEvents(r.Context(), f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]eventJSON, len(evs))
+	for i, ev := range evs {
+		out[i] = toEventJSON(ev)
+		out[i].Payload = nil // the list stays light; GET one event for its payload
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+}
+
+func eventID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &badInput{fmt.Sprintf("event id %q is not a positive number", r.PathValue("id"))}
+	}
+	return id, nil
+}
+
+func (h *Handler) apiEventGet(w http.ResponseWriter, r *http.Request) {
+	id, err := eventID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ev, err := h.store.GetEvent(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toEventJSON(ev))
+}
+
+func (h *Handler) apiEventReplay(w http.ResponseWriter, r *http.Request) {
+	id, err := eventID(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ev, err := h.engine.Replay(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, toEventJSON(ev))
+}
+
+type triggerJSON struct {
+	Name        string      `json:"name"`
+	Kind        string      `json:"kind"`
+	Description string      `json:"description,omitempty"`
+	HookURL     string      `json:"hook_url,omitempty"`
+	Schedule    string      `json:"schedule,omitempty"`
+	Timezone    string      `json:"timezone,omitempty"`
+	Next        []time.Time `json:"next,omitempty"`
+	Rules       []ruleJSON  `json:"rules"`
+	Accepted    int64       `json:"accepted"`
+	Rejected    int64       `json:"rejected"`
+	Limited     int64       `json:"rate_limited"`
+	Rate        string      `json:"rate,omitempty"`
+	Invalid     string      `json:"invalid,omitempty"`
+	Source      string      `json:"source,omitempty"`
+}
+
+// lookupEnv reads the server's environment for secret_env.
+var lookupEnv = os.LookupEnv
+
+// problemAt is a problem at a key of a trigger file.
+func problemAt(t *trigger.Trigger, key, msg string) composition.Problem {
+	pos := t.Pos[key]
+	return composition.Problem{File: t.File, Line: pos.Line, Col: pos.Col, Message: msg}
+}
+
+type ruleJSON struct {
+	Name        string         `json:"name,omitempty"`
+	When        string         `json:"when,omitempty"`
+	Composition string         `json:"composition"`
+	Params      map[string]any `json:"params,omitempty"`
+}
+
+func (h *Handler) toTriggerJSON(r *http.Request, t engine.TriggerInfo) triggerJSON {
+	j := triggerJSON{Name: t.Name, Kind: string(t.Kind), Description: t.Description, Next: t.Next,
+		Accepted: t.Accepted, Rejected: t.Rejected, Limited: t.Limited, Rules: []ruleJSON{}}
+	switch t.Kind {
+	case trigger.GitHub, trigger.GitLab, trigger.Generic:
+		j.HookURL = baseURL(r) + "/hooks/" + t.Name
+	case trigger.API:
+		j.HookURL = baseURL(r) + "/api/v1/events/" + t.Name
+	}
+	if t.Kind != trigger.Schedule && t.Kind != trigger.Runs {
+		j.Rate = fmt.Sprintf("%d per %s", t.Rate.Events, t.Rate.Per)
+	}
+	if t.Cron != nil {
+		j.Schedule, j.Timezone = t.Cron.Spec, t.Cron.Timezone
+	}
+	for _, rl := range t.Rules {
+		j.Rules = append(j.Rules, ruleJSON{Name: rl.Name, When: rl.When, Composition: rl.Run.Composition, Params: rl.Run.Params})
+	}
+	return j
+}
+
+// baseURL is how clients reach this server.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (h *Handler) apiTriggerList(w http.ResponseWriter, r *http.Request) {
+	var out []triggerJSON
+	for _, t := range h.engine.Triggers() {
+		out = append(out, h.toTriggerJSON(r, t))
+	}
+	for _, p := range h.engine.TriggerProblems() {
+		out = append(out, triggerJSON{Name: p.Name, Invalid: p.Err.Error(), Rules: []ruleJSON{}})
+	}
+	if out == nil {
+		out = []triggerJSON{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"triggers": out})
+}
+
+// findTrigger returns an active trigger's info.
+func (h *Handler) findTrigger(name string) (engine.TriggerInfo, bool) {
+	for _, t := range h.engine.Triggers() {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return engine.TriggerInfo{}, false
+}
+
+func (h *Handler) apiTriggerGet(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	t, ok := h.findTrigger(name)
+	if !ok {
+		h.fail(w, r, fmt.Errorf("trigger %s: %w", name, model.ErrNotFound))
+		return
+	}
+	if r.URL.Query().Get("format") == "yaml" {
+		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+		io.WriteString(w, redactSource(string(t.Source), t.Secret))
+		return
+	}
+	j := h.toTriggerJSON(r, t)
+	j.Source = redactSource(string(t.Source), t.Secret)
+	writeJSON(w, http.StatusOK, j)
+}
+
+// redactSource hides a literal secret in a trigger's source.
+func redactSource(src, secret string) string {
+	if secret == "" {
+		return src
+	}
+	return strings.ReplaceAll(src, secret, "[redacted]")
+}
+
+// apiTriggerPut validates a trigger file and stores it; the trigger is
+// active at once. Invalid input stores nothing.
+func (h *Handler) apiTriggerPut(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	src, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCompositionBytes))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	t, probs := trigger.Parse(name+".yaml", src, lookupEnv)
+	if len(probs) == 0 && t.Name != name {
+		probs = append(probs, problemAt(t, "name", fmt.Sprintf("name %q does not match %q in the URL; change one of them", t.Name, name)))
+	}
+	if len(probs) > 0 {
+		h.fail(w, r, &engine.InvalidError{What: "trigger is not valid", Err: probs})
+		return
+	}
+	created, err := h.store.SaveTrigger(r.Context(), name, string(src), who(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.reloadTriggers(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	info, _ := h.findTrigger(name)
+	writeJSON(w, status, h.toTriggerJSON(r, info))
+}
+
+func (h *Handler) apiTriggerDelete(w http.ResponseWriter, r *http.Request) {
+	if err := h.store.DeleteTrigger(r.Context(), r.PathValue("name")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.reloadTriggers(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// reloadTriggers makes the stored triggers the active set.
+func (h *Handler) reloadTriggers(r *http.Request) error {
+	sources, err := h.store.ListTriggers(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, p := range h.engine.LoadTriggers(sources) {
+		h.log.Warn("trigger not active", "trigger", p.Name, "err", p.Err)
+	}
+	return nil
+}

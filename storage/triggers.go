@@ -1,0 +1,194 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"baton/model"
+)
+
+// SaveTrigger stores a trigger's source, replacing the one of that name.
+func (s *Store) SaveTrigger(ctx context.Context, name, source, by string) (created bool, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM triggers WHERE name = ?`, name).Scan(&n); err != nil {
+			return err
+		}
+		created = n == 0
+		_, err := tx.ExecContext(ctx, `INSERT INTO triggers (name, source, updated_by, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET source = excluded.source, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
+			name, source, by, micros(time.Now()))
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("storage: save trigger %s: %w", name, err)
+	}
+	return created, nil
+}
+
+// ListTriggers returns every stored trigger by name.
+func (s *Store) ListTriggers(ctx context.Context) ([]model.TriggerSource, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, source, updated_by, updated_at FROM triggers ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("storage: list triggers: %w", err)
+	}
+	defer rows.Close()
+	var out []model.TriggerSource
+	for rows.Next() {
+		var t model.TriggerSource
+		var at int64
+		if err := rows.Scan(&t.Name, &t.Source, &t.UpdatedBy, &at); err != nil {
+			return nil, fmt.Errorf("storage: list triggers: %w", err)
+		}
+		t.UpdatedAt = fromMicros(at)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DeleteTrigger removes a trigger; its events stay.
+func (s *Store) DeleteTrigger(ctx context.Context, name string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM triggers WHERE name = ?`, name)
+		if err != nil {
+			return fmt.Errorf("storage: delete trigger %s: %w", name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("storage: trigger %s: %w", name, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// RecordEvent stores an event and creates the runs its rules start, in one
+// transaction. A delivery id the trigger already received is ErrConflict,
+// and then nothing is stored or started.
+func (s *Store) RecordEvent(ctx context.Context, ev *model.Event, runs []model.NewRun) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, nr := range runs {
+			if err := insertRun(ctx, tx, nr.Run, nr.Tasks); err != nil {
+				return fmt.Errorf("run of %s: %w", nr.Run.Composition, err)
+			}
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("storage: record event of %s: %w", ev.Trigger, err)
+	}
+	return nil
+}
+
+func insertEvent(ctx context.Context, tx *sql.Tx, ev *model.Event) error {
+	for i := range ev.Results {
+		if r := ev.Results[i].Run; r != nil {
+			ev.Results[i].RunID = r.ID
+		}
+	}
+	payload, err := toJSONAny(ev.Payload)
+	if err != nil {
+		return err
+	}
+	headers, err := toJSON(ev.Headers)
+	if err != nil {
+		return err
+	}
+	results, err := toJSONAny(ev.Results)
+	if err != nil {
+		return err
+	}
+	if ev.ReceivedAt.IsZero() {
+		ev.ReceivedAt = time.Now()
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO events (trigger, kind, name, delivery_id, payload, headers, results, replay_of, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.Trigger, ev.Kind, ev.Name, ev.DeliveryID, payload, headers, results, ev.ReplayOf, micros(ev.ReceivedAt))
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE") {
+			return fmt.Errorf("delivery %s was received before: %w", ev.DeliveryID, ErrConflict)
+		}
+		return err
+	}
+	ev.ID, err = res.LastInsertId()
+	return err
+}
+
+// toJSONAny encodes any value for a TEXT column, nil as JSON null (which
+// decodes back into an empty list or map).
+func toJSONAny(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+const eventColumns = `id, trigger, kind, name, delivery_id, payload, headers, results, replay_of, received_at`
+
+func scanEvent(sc scanner) (*model.Event, error) {
+	var ev model.Event
+	var payload, headers, results string
+	var at int64
+	if err := sc.Scan(&ev.ID, &ev.Trigger, &ev.Kind, &ev.Name, &ev.DeliveryID, &payload, &headers, &results, &ev.ReplayOf, &at); err != nil {
+		return nil, err
+	}
+	ev.ReceivedAt = fromMicros(at)
+	if err := errors.Join(fromJSON(payload, &ev.Payload), fromJSON(headers, &ev.Headers), fromJSON(results, &ev.Results)); err != nil {
+		return nil, fmt.Errorf("decode event %d: %w", ev.ID, err)
+	}
+	return &ev, nil
+}
+
+// GetEvent returns one event.
+func (s *Store) GetEvent(ctx context.Context, id int64) (*model.Event, error) {
+	ev, err := scanEvent(s.r.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("storage: event %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: event %d: %w", id, err)
+	}
+	return ev, nil
+}
+
+// EventFilter narrows ListEvents.
+type EventFilter struct {
+	Trigger  string
+	BeforeID int64
+	Limit    int // default 50, at most 1000
+}
+
+// ListEvents returns events newest first.
+func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]*model.Event, error) {
+	q := `SELECT ` + eventColumns + ` FROM events WHERE (? = '' OR trigger = ?) AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?`
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := s.r.QueryContext(ctx, q, f.Trigger, f.Trigger, f.BeforeID, f.BeforeID, min(limit, 1000))
+	if err != nil {
+		return nil, fmt.Errorf("storage: list events: %w", err)
+	}
+	defer rows.Close()
+	var out []*model.Event
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("storage: list events: %w", err)
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// LastEvent returns a trigger's newest event, or ErrNotFound.
+func (s *Store) LastEvent(ctx context.Context, trigger string) (*model.Event, error) {
+	evs, err := s.ListEvents(ctx, EventFilter{Trigger: trigger, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) == 0 {
+		return nil, fmt.Errorf("storage: events of %s: %w", trigger, ErrNotFound)
+	}
+	return evs[0], nil
+}
