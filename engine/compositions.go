@@ -132,6 +132,17 @@ func (e *Engine) SaveComposition(ctx context.Context, name string, source []byte
 	return e.store.SaveComposition(ctx, c.Name, string(source), author, message)
 }
 
+// SaveCompositionFrom is SaveComposition for an editor that started from
+// version base (0 for a new composition): when someone else saved in
+// between, nothing is stored and the store's stale error comes back.
+func (e *Engine) SaveCompositionFrom(ctx context.Context, source []byte, author, message string, base int) (model.CompositionVersion, bool, error) {
+	c, err := composition.Load("composition.yaml", source, e.cat)
+	if err != nil {
+		return model.CompositionVersion{}, false, &InvalidError{What: "composition is not valid", Err: err}
+	}
+	return e.store.SaveCompositionIf(ctx, c.Name, string(source), author, message, base)
+}
+
 // Composition returns the current version of a stored composition, parsed.
 func (e *Engine) Composition(ctx context.Context, name string) (*composition.Composition, int, error) {
 	return e.comps.get(ctx, name, 0)

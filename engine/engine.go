@@ -24,6 +24,7 @@ type Store interface {
 	GetComposition(ctx context.Context, name string) (model.CompositionVersion, error)
 	GetCompositionVersion(ctx context.Context, name string, version int) (model.CompositionVersion, error)
 	SaveComposition(ctx context.Context, name, source, author, message string) (model.CompositionVersion, bool, error)
+	SaveCompositionIf(ctx context.Context, name, source, author, message string, base int) (model.CompositionVersion, bool, error)
 	CreateRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun) error
 	SaveState(ctx context.Context, r *model.Run, tasks ...*model.TaskRun) error
 	FinishRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun, follow []model.NewRun, events []*model.Event) error

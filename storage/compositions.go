@@ -10,17 +10,58 @@ import (
 	"baton/model"
 )
 
+// StaleError says a composition changed since the version an editor
+// started from: someone else saved in between.
+type StaleError struct {
+	Name    string
+	Base    int                      // the version the editor started from
+	Current model.CompositionVersion // what is current now
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("composition %s changed while you edited it: version %d was saved by %s at %s (you started from version %d)",
+		e.Name, e.Current.Version, e.Current.Author, e.Current.CreatedAt.Format("15:04:05"), e.Base)
+}
+
+// SaveCompositionIf stores source as the next version only if the current
+// version is still base (0: the composition must not exist yet). Otherwise
+// nothing is written and the error is a *StaleError: two people editing
+// one composition never overwrite each other silently.
+func (s *Store) SaveCompositionIf(ctx context.Context, name, source, author, message string, base int) (model.CompositionVersion, bool, error) {
+	return s.saveComposition(ctx, name, source, author, message, &base)
+}
+
 // SaveComposition stores source as the next version of the named
 // composition and makes it current. When source equals the current
 // version's, nothing is written and the current version is returned with
 // created false. Saving a deleted composition brings it back.
-func (s *Store) SaveComposition(ctx context.Context, name, source, author, message string) (v model.CompositionVersion, created bool, err error) {
+func (s *Store) SaveComposition(ctx context.Context, name, source, author, message string) (model.CompositionVersion, bool, error) {
+	return s.saveComposition(ctx, name, source, author, message, nil)
+}
+
+// saveComposition checks the base version (when given) and writes, in one
+// transaction.
+func (s *Store) saveComposition(ctx context.Context, name, source, author, message string, base *int) (v model.CompositionVersion, created bool, err error) {
+	var stale *StaleError
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var cur int
 		var deleted bool
 		err := tx.QueryRowContext(ctx, `SELECT version, deleted FROM composition_heads WHERE name = ?`, name).Scan(&cur, &deleted)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
+		}
+		if base != nil {
+			live := cur
+			if deleted {
+				live = 0
+			}
+			if live != *base {
+				stale = &StaleError{Name: name, Base: *base}
+				if live > 0 {
+					stale.Current, _ = getVersion(ctx, tx, name, live)
+				}
+				return stale
+			}
 		}
 		if cur > 0 && !deleted {
 			var old string
@@ -44,6 +85,9 @@ func (s *Store) SaveComposition(ctx context.Context, name, source, author, messa
 		created = true
 		return nil
 	})
+	if stale != nil {
+		return model.CompositionVersion{}, false, stale
+	}
 	if err != nil {
 		return v, false, fmt.Errorf("storage: save composition %s: %w", name, err)
 	}

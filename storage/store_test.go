@@ -296,3 +296,27 @@ func TestEventsAndDuplicates(t *testing.T) {
 		t.Fatalf("event read back = %+v, %v", got, err)
 	}
 }
+
+func TestSaveCompositionIf(t *testing.T) {
+	s := NewTestStore(t)
+	ctx := context.Background()
+	if _, _, err := s.SaveCompositionIf(ctx, "x", "name: x\n", "alice", "new", 0); err != nil {
+		t.Fatal(err)
+	}
+	// Bob and Carol both start from version 1; Bob saves first.
+	if v, _, err := s.SaveCompositionIf(ctx, "x", "name: x\n# bob\n", "bob", "b", 1); err != nil || v.Version != 2 {
+		t.Fatalf("bob: %+v %v", v, err)
+	}
+	_, _, err := s.SaveCompositionIf(ctx, "x", "name: x\n# carol\n", "carol", "c", 1)
+	var stale *StaleError
+	if !errors.As(err, &stale) || stale.Current.Version != 2 || stale.Current.Author != "bob" {
+		t.Fatalf("carol's save: %v", err)
+	}
+	cur, _ := s.GetComposition(ctx, "x")
+	if cur.Author != "bob" {
+		t.Errorf("carol's stale save overwrote bob's: %+v", cur)
+	}
+	if _, _, err := s.SaveCompositionIf(ctx, "y", "name: y\n", "dan", "", 3); !errors.As(err, &stale) {
+		t.Errorf("creating with a base version: %v", err)
+	}
+}
