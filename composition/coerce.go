@@ -326,7 +326,7 @@ func (c *Composition) BindParams(in map[string]any) (map[string]any, []FieldErro
 		if !given || v == nil {
 			switch {
 			case p.Default != nil:
-				out[p.Name] = cloneValue(p.Default)
+				out[p.Name] = CloneValue(p.Default)
 			case p.Required:
 				errs = append(errs, FieldError{Field: p.Name, Message: "is required but was not given"})
 			}
@@ -353,20 +353,21 @@ func unknownParamMessage(name string, names []string) string {
 	return "unknown param; the params are " + strings.Join(names, ", ")
 }
 
-// cloneValue copies lists and maps so callers cannot change the
-// composition's defaults through the values they are given.
-func cloneValue(v any) any {
+// CloneValue copies the lists and maps of a free-form value, so that the
+// copy can be changed without changing the original (a composition's
+// defaults, a task's with).
+func CloneValue(v any) any {
 	switch x := v.(type) {
 	case []any:
 		out := make([]any, len(x))
 		for i, item := range x {
-			out[i] = cloneValue(item)
+			out[i] = CloneValue(item)
 		}
 		return out
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, item := range x {
-			out[k] = cloneValue(item)
+			out[k] = CloneValue(item)
 		}
 		return out
 	}

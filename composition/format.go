@@ -68,7 +68,7 @@ func compositionMap(c *Composition) omap {
 		m.add("concurrency", c.Concurrency)
 	}
 	if c.Timeout != 0 {
-		m.add("timeout", formatDuration(c.Timeout))
+		m.add("timeout", FormatDuration(c.Timeout))
 	}
 	if c.Workspace.Clean {
 		m.add("workspace", omap{{"clean", true}})
@@ -177,13 +177,13 @@ func taskMap(t *Task, writeNeeds bool) omap {
 		m.add("env", t.Env)
 	}
 	if t.Timeout != 0 {
-		m.add("timeout", formatDuration(t.Timeout))
+		m.add("timeout", FormatDuration(t.Timeout))
 	}
 	if t.Retries != 0 {
 		m.add("retries", t.Retries)
 	}
 	if t.RetryDelay != 0 {
-		m.add("retry_delay", formatDuration(t.RetryDelay))
+		m.add("retry_delay", FormatDuration(t.RetryDelay))
 	}
 	if t.ContinueOnError {
 		m.add("continue_on_error", true)
@@ -212,9 +212,9 @@ func withoutRun(t *Task, runSugar bool) map[string]any {
 	return out
 }
 
-// formatDuration writes a duration the way people do: 1h30m, 10m, 5s; with
+// FormatDuration writes a duration the way people do: 1h30m, 10m, 5s; with
 // fractions of a second as Go does (1.5s, 500ms).
-func formatDuration(d time.Duration) string {
+func FormatDuration(d time.Duration) string {
 	if d%time.Second != 0 || d <= 0 {
 		return d.String()
 	}

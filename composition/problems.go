@@ -15,6 +15,10 @@ type Problem struct {
 	Line    int
 	Col     int
 	Message string
+	// Path is the key the problem concerns, such as "tasks.2.with.url",
+	// when that is not the key found at Line and Col: a missing required
+	// field has no place of its own in the file.
+	Path string
 }
 
 // String formats the problem as "file:line:col: message", or "file: message"
@@ -73,6 +77,13 @@ func (ps Problems) Err() error {
 type problemList struct {
 	file  string
 	probs Problems
+}
+
+// addPath is add for a problem about key path, which may have no place of
+// its own in the source.
+func (l *problemList) addPath(path string, pos Pos, format string, args ...any) {
+	l.add(pos, format, args...)
+	l.probs[len(l.probs)-1].Path = path
 }
 
 func (l *problemList) add(pos Pos, format string, args ...any) {

@@ -11,6 +11,60 @@ type segment struct {
 	isExpr bool
 }
 
+// Segment is a piece of a template: literal text, or the source of one
+// ${{ }} expression without the blanks around it.
+type Segment struct {
+	Text string
+	Expr bool
+}
+
+// SplitTemplate splits s into literal text and the expressions in its
+// ${{ }}, as composition values are evaluated; an unclosed ${{ is an
+// error.
+func SplitTemplate(s string) ([]Segment, error) {
+	segs, err := splitTemplate(s)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Segment, len(segs))
+	for i, seg := range segs {
+		out[i] = Segment{Text: seg.text, Expr: seg.isExpr}
+	}
+	return out, nil
+}
+
+// MapExprs returns s with the source of each ${{ }} expression (the text
+// between the braces, blanks and all) replaced by f of it. An expression
+// that is not closed is left as it is.
+func MapExprs(s string, f func(src string) string) string {
+	if !HasExpr(s) {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${{")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+3])
+		body := s[i+3:]
+		end := exprEnd(body)
+		if end < 0 {
+			b.WriteString(body)
+			return b.String()
+		}
+		b.WriteString(f(body[:end]))
+		b.WriteString("}}")
+		s = body[end+2:]
+	}
+}
+
+// StringEnd returns the index just past the expression string literal
+// (quoted with ", ' or `) that starts at s[i], or len(s) when it is not
+// closed.
+func StringEnd(s string, i int) int { return skipString(s, i) }
+
 // HasExpr reports whether s holds a ${{ expression.
 func HasExpr(s string) bool {
 	return strings.Contains(s, "${{")

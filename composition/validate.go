@@ -155,7 +155,7 @@ func (v *validator) checkFields(i int, t *Task, spec *TypeSpec) {
 			continue
 		}
 		if val, ok := t.With[f.Name]; !ok || val == nil || val == "" {
-			v.probs.add(v.at(path+".with", path), "%s (type %s) is missing required field %q", label, t.Type, f.Name)
+			v.probs.addPath(path+".with."+f.Name, v.at(path+".with", path), "%s (type %s) is missing required field %q", label, t.Type, f.Name)
 		}
 	}
 }

@@ -8,89 +8,19 @@ import (
 	"baton/composition"
 )
 
-// segment is a piece of a template: literal text or one expression.
-type segment struct {
-	text   string // the literal text, or the expression's source
-	isExpr bool
-}
-
-// splitTemplate splits s into literal text and the expressions inside its
-// ${{ }}. An expression ends at the first }} outside its string literals
-// and braces, so ${{ {"a": {"b": 1}} }} is one expression.
-func splitTemplate(s string) ([]segment, error) {
-	var segs []segment
-	for {
-		i := strings.Index(s, "${{")
-		if i < 0 {
-			if s != "" {
-				segs = append(segs, segment{text: s})
-			}
-			return segs, nil
-		}
-		if i > 0 {
-			segs = append(segs, segment{text: s[:i]})
-		}
-		body := s[i+3:]
-		end := closingBraces(body)
-		if end < 0 {
-			return nil, fmt.Errorf("unclosed ${{ in %s; close it with }}", quote(s[i:]))
-		}
-		segs = append(segs, segment{text: strings.TrimSpace(body[:end]), isExpr: true})
-		s = body[end+2:]
-	}
-}
-
 // templateExprs returns the expressions inside the ${{ }} of s.
 func templateExprs(s string) ([]string, error) {
-	segs, err := splitTemplate(s)
+	segs, err := composition.SplitTemplate(s)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, seg := range segs {
-		if seg.isExpr {
-			out = append(out, seg.text)
+		if seg.Expr {
+			out = append(out, seg.Text)
 		}
 	}
 	return out, nil
-}
-
-// closingBraces returns the index of the }} that closes an expression, or -1.
-func closingBraces(s string) int {
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '"', '\'', '`':
-			i = stringEnd(s, i) - 1
-		case '{':
-			depth++
-		case '}':
-			if depth == 0 && strings.HasPrefix(s[i:], "}}") {
-				return i
-			}
-			if depth > 0 {
-				depth--
-			}
-		}
-	}
-	return -1
-}
-
-// stringEnd returns the index just past the string literal that starts at
-// s[i], or len(s) when it is not closed.
-func stringEnd(s string, i int) int {
-	q := s[i]
-	for j := i + 1; j < len(s); j++ {
-		switch s[j] {
-		case '\\':
-			if q != '`' {
-				j++
-			}
-		case q:
-			return j + 1
-		}
-	}
-	return len(s)
 }
 
 // ResolveParams evaluates the ${{ }} templates in the rule's params against
@@ -148,29 +78,29 @@ func resolveString(s string, env map[string]any) (any, error) {
 	if !composition.HasExpr(s) {
 		return s, nil
 	}
-	segs, err := splitTemplate(s)
+	segs, err := composition.SplitTemplate(s)
 	if err != nil {
 		return nil, err
 	}
-	var only *segment
+	var only *composition.Segment
 	for i := range segs {
-		if segs[i].isExpr && only == nil {
+		if segs[i].Expr && only == nil {
 			only = &segs[i]
-		} else if segs[i].isExpr || strings.TrimSpace(segs[i].text) != "" {
+		} else if segs[i].Expr || strings.TrimSpace(segs[i].Text) != "" {
 			only = nil
 			break
 		}
 	}
 	if only != nil {
-		return eval(only.text, env)
+		return eval(only.Text, env)
 	}
 	var b strings.Builder
 	for _, seg := range segs {
-		if !seg.isExpr {
-			b.WriteString(seg.text)
+		if !seg.Expr {
+			b.WriteString(seg.Text)
 			continue
 		}
-		v, err := eval(seg.text, env)
+		v, err := eval(seg.Text, env)
 		if err != nil {
 			return nil, err
 		}
