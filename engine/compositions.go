@@ -115,32 +115,43 @@ func (e *StateError) Error() string { return e.Msg }
 // version. When name is given it must match the name inside the source.
 // Invalid source returns an *InvalidError and stores nothing.
 func (e *Engine) SaveComposition(ctx context.Context, name string, source []byte, author, message string) (model.CompositionVersion, bool, error) {
+	c, err := e.loadForSave(name, source)
+	if err != nil {
+		return model.CompositionVersion{}, false, err
+	}
+	return e.store.SaveComposition(ctx, c.Name, string(source), author, message)
+}
+
+// SaveCompositionFrom is SaveComposition for someone who edited version
+// base (0 for a new composition): when another version was saved in
+// between, nothing is stored and the store's stale error comes back, so
+// two people editing one composition never overwrite each other.
+func (e *Engine) SaveCompositionFrom(ctx context.Context, name string, source []byte, author, message string, base int) (model.CompositionVersion, bool, error) {
+	c, err := e.loadForSave(name, source)
+	if err != nil {
+		return model.CompositionVersion{}, false, err
+	}
+	return e.store.SaveCompositionIf(ctx, c.Name, string(source), author, message, base)
+}
+
+// loadForSave validates source and, when name is given, that the source
+// has that name.
+func (e *Engine) loadForSave(name string, source []byte) (*composition.Composition, error) {
 	file := name + ".yaml"
 	if name == "" {
 		file = "composition.yaml"
 	}
 	c, err := composition.Load(file, source, e.cat)
 	if err != nil {
-		return model.CompositionVersion{}, false, &InvalidError{What: "composition is not valid", Err: err}
+		return nil, &InvalidError{What: "composition is not valid", Err: err}
 	}
 	if name != "" && c.Name != name {
 		pos := c.Pos["name"]
 		p := composition.Problems{{File: file, Line: pos.Line, Col: pos.Col,
 			Message: fmt.Sprintf("name %q does not match %q in the URL; change one of them", c.Name, name)}}
-		return model.CompositionVersion{}, false, &InvalidError{What: "composition is not valid", Err: p}
+		return nil, &InvalidError{What: "composition is not valid", Err: p}
 	}
-	return e.store.SaveComposition(ctx, c.Name, string(source), author, message)
-}
-
-// SaveCompositionFrom is SaveComposition for an editor that started from
-// version base (0 for a new composition): when someone else saved in
-// between, nothing is stored and the store's stale error comes back.
-func (e *Engine) SaveCompositionFrom(ctx context.Context, source []byte, author, message string, base int) (model.CompositionVersion, bool, error) {
-	c, err := composition.Load("composition.yaml", source, e.cat)
-	if err != nil {
-		return model.CompositionVersion{}, false, &InvalidError{What: "composition is not valid", Err: err}
-	}
-	return e.store.SaveCompositionIf(ctx, c.Name, string(source), author, message, base)
+	return c, nil
 }
 
 // Composition returns the current version of a stored composition, parsed.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	"baton/model"
 )
@@ -44,20 +45,7 @@ func (h *Handler) apiCompositionGet(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if r.URL.Query().Get("format") == "yaml" {
-		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
-		io.WriteString(w, v.Source)
-		return
-	}
-	c, err := h.engine.CompositionVersion(r.Context(), v.Name, v.Version)
-	j := toCompositionJSON(v, c)
-	if err != nil {
-		j.Invalid = err.Error()
-	}
-	writeJSON(w, http.StatusOK, struct {
-		compositionJSON
-		Source string `json:"source"`
-	}{j, v.Source})
+	h.writeVersion(w, r, v)
 }
 
 func (h *Handler) apiCompositionPut(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +65,17 @@ func (h *Handler) apiCompositionPut(w http.ResponseWriter, r *http.Request) {
 	if message == "" {
 		message = r.Header.Get("X-Baton-Message")
 	}
-	v, _, err := h.engine.SaveComposition(r.Context(), name, src, who(r), message)
+	var v model.CompositionVersion
+	if b := r.URL.Query().Get("base"); b != "" {
+		base, convErr := strconv.Atoi(b)
+		if convErr != nil || base < 0 {
+			badRequest(w, "base must be the version number you edited (0 for a new composition), not "+strconv.Quote(b))
+			return
+		}
+		v, _, err = h.engine.SaveCompositionFrom(r.Context(), name, src, who(r), message, base)
+	} else {
+		v, _, err = h.engine.SaveComposition(r.Context(), name, src, who(r), message)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -109,4 +107,69 @@ func (h *Handler) apiCompositionVersions(w http.ResponseWriter, r *http.Request)
 		out[i] = toCompositionJSON(v, nil)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"versions": out})
+}
+
+// versionNumber reads the {version} of the path.
+func versionNumber(r *http.Request) (int, error) {
+	n, err := strconv.Atoi(r.PathValue("version"))
+	if err != nil || n < 1 {
+		return 0, &badInput{"the version must be a number from 1, not " + strconv.Quote(r.PathValue("version"))}
+	}
+	return n, nil
+}
+
+func (h *Handler) apiCompositionVersionGet(w http.ResponseWriter, r *http.Request) {
+	n, err := versionNumber(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	v, err := h.store.GetCompositionVersion(r.Context(), r.PathValue("name"), n)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeVersion(w, r, v)
+}
+
+// apiCompositionRestore saves an old version as the newest. ?base=N, the
+// version the caller believes current, is required: a restore must not
+// overwrite a save it has not seen.
+func (h *Handler) apiCompositionRestore(w http.ResponseWriter, r *http.Request) {
+	n, err := versionNumber(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	base, err := strconv.Atoi(r.URL.Query().Get("base"))
+	if err != nil || base < 0 {
+		badRequest(w, "give ?base=N, the version you believe is current, so that a restore never overwrites a newer save")
+		return
+	}
+	v, _, err := h.restore(r, r.PathValue("name"), n, base)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	c, _ := h.engine.CompositionVersion(r.Context(), v.Name, v.Version)
+	writeJSON(w, http.StatusOK, toCompositionJSON(v, c))
+}
+
+// writeVersion answers with a stored version: its YAML alone with
+// ?format=yaml, else JSON with the source and whether it still validates.
+func (h *Handler) writeVersion(w http.ResponseWriter, r *http.Request, v model.CompositionVersion) {
+	if r.URL.Query().Get("format") == "yaml" {
+		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+		io.WriteString(w, v.Source)
+		return
+	}
+	c, err := h.engine.CompositionVersion(r.Context(), v.Name, v.Version)
+	j := toCompositionJSON(v, c)
+	if err != nil {
+		j.Invalid = err.Error()
+	}
+	writeJSON(w, http.StatusOK, struct {
+		compositionJSON
+		Source string `json:"source"`
+	}{j, v.Source})
 }

@@ -7,11 +7,22 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"baton/composition"
 	"baton/engine"
 	"baton/model"
+	"baton/storage"
 )
+
+// staleJSON is the body of a refused save: the version now current, so
+// that the client can fetch it, merge and save again with that base.
+type staleJSON struct {
+	Error   string    `json:"error"`
+	Current int       `json:"current_version"`
+	Author  string    `json:"author,omitempty"`
+	SavedAt time.Time `json:"saved_at,omitzero"`
+}
 
 // apiError is the JSON body of every API error.
 type apiError struct {
@@ -56,10 +67,14 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		problems composition.Problems
 		tooBig   *http.MaxBytesError
 		bad      *badInput
+		stale    *storage.StaleError
 	)
 	switch {
 	case errors.As(err, &bad):
 		badRequest(w, bad.msg)
+	case errors.As(err, &stale):
+		writeJSON(w, http.StatusConflict, staleJSON{Error: stale.Error(), Current: stale.Current.Version,
+			Author: stale.Current.Author, SavedAt: stale.Current.CreatedAt})
 	case errors.As(err, &tooBig):
 		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: "request body is larger than the limit of " + byteSize(tooBig.Limit)})
 	case errors.As(err, &params):
@@ -113,12 +128,15 @@ func (h *Handler) logRequestError(r *http.Request, msg string, err error) {
 // failPage is fail for web pages: the same classification, as a page.
 func (h *Handler) failPage(w http.ResponseWriter, r *http.Request, err error) {
 	var (
-		state *engine.StateError
-		bad   *badInput
+		state   *engine.StateError
+		bad     *badInput
+		invalid *engine.InvalidError
 	)
 	switch {
 	case errors.As(err, &bad):
 		h.errorPage(w, r, http.StatusBadRequest, "That request did not make sense", bad.msg, "", "")
+	case errors.As(err, &invalid):
+		h.errorPage(w, r, http.StatusUnprocessableEntity, "That composition is not valid", capitalize(invalid.What)+": "+invalid.Err.Error(), r.Header.Get("Referer"), "Go back")
 	case errors.As(err, &state):
 		h.errorPage(w, r, http.StatusConflict, "That cannot be done now", state.Msg, r.Header.Get("Referer"), "Go back")
 	case errors.Is(err, model.ErrNotFound):

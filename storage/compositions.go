@@ -19,6 +19,12 @@ type StaleError struct {
 }
 
 func (e *StaleError) Error() string {
+	switch {
+	case e.Current.Version == 0:
+		return fmt.Sprintf("composition %s was deleted while you edited it (you started from version %d); save it as new (base 0) to bring it back", e.Name, e.Base)
+	case e.Base == 0:
+		return fmt.Sprintf("a composition named %s already exists (version %d, saved by %s); choose another name, or edit that one", e.Name, e.Current.Version, e.Current.Author)
+	}
 	return fmt.Sprintf("composition %s changed while you edited it: version %d was saved by %s at %s (you started from version %d)",
 		e.Name, e.Current.Version, e.Current.Author, e.Current.CreatedAt.Format("15:04:05"), e.Base)
 }

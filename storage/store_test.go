@@ -316,7 +316,10 @@ func TestSaveCompositionIf(t *testing.T) {
 	if cur.Author != "bob" {
 		t.Errorf("carol's stale save overwrote bob's: %+v", cur)
 	}
-	if _, _, err := s.SaveCompositionIf(ctx, "y", "name: y\n", "dan", "", 3); !errors.As(err, &stale) {
+	if _, _, err := s.SaveCompositionIf(ctx, "y", "name: y\n", "dan", "", 3); !errors.As(err, &stale) || !strings.Contains(err.Error(), "deleted") {
 		t.Errorf("creating with a base version: %v", err)
+	}
+	if _, _, err := s.SaveCompositionIf(ctx, "x", "name: x\n# new\n", "erin", "", 0); !errors.As(err, &stale) || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("creating one that exists: %v", err)
 	}
 }

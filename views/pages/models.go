@@ -330,3 +330,46 @@ type ResultView struct {
 	RunID   int64
 	Error   string
 }
+
+// History lists a composition's versions and the difference between two.
+type History struct {
+	Layout   layouts.Page
+	Now      time.Time
+	Name     string
+	Current  int // 0 when the composition is deleted
+	Versions []VersionRow
+	A, B     int // the versions compared
+	Diff     []DiffLine
+	Changes  int // changed lines
+}
+
+// VersionRow is one stored version.
+type VersionRow struct {
+	Version int
+	Author  string
+	Message string
+	SavedAt time.Time
+	Current bool
+}
+
+// DiffLine is one row of a diff: Op is "same", "del", "add", or "gap" for
+// unchanged lines left out (Text says how many).
+type DiffLine struct {
+	Op       string
+	Text     string
+	Old, New int
+}
+
+// VersionPage shows one stored version's YAML.
+type VersionPage struct {
+	Layout  layouts.Page
+	Now     time.Time
+	Name    string
+	Version int
+	Author  string
+	Message string
+	SavedAt time.Time
+	Source  string
+	Current int    // the current version, 0 when deleted
+	Invalid string // why this version does not validate any more
+}
