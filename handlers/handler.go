@@ -90,6 +90,7 @@ func newHandler(cfg Config) *Handler {
 	h.assets = layouts.Assets{
 		CSS: static.URL("css/app.css"), AppJS: static.URL("js/app.js"), RunJS: static.URL("js/run.js"),
 		HTMX: static.URL("vendor/htmx.min.js"), Logo: static.URL("img/logo.svg"),
+		EditorJS: static.URL("js/editor.js"), Sortable: static.URL("vendor/Sortable.min.js"),
 	}
 	return h
 }
@@ -128,7 +129,14 @@ func (h *Handler) routes() []route {
 		{"GET /ui/nav", loggedIn, h.nav},
 		{"GET /compositions", loggedIn, h.compositions},
 		{"GET /compositions/{name}", loggedIn, h.composition},
+		{"GET /compositions/{name}/edit", loggedIn, h.editorOpen},
+		{"GET /editor/new", loggedIn, h.editorNew},
+		{"POST /editor", loggedIn, h.editorAction},
+		{"POST /editor/save", loggedIn, h.editorSave},
 		{"POST /compositions/{name}/runs", loggedIn, h.compositionRun},
+		{"GET /compositions/{name}/history", loggedIn, h.compositionHistory},
+		{"GET /compositions/{name}/versions/{version}", loggedIn, h.compositionVersion},
+		{"POST /compositions/{name}/versions/{version}/restore", loggedIn, h.compositionRestore},
 		{"GET /runs", loggedIn, h.runs},
 		{"GET /runs/{id}", loggedIn, h.run},
 		{"GET /runs/{id}/live", loggedIn, h.runLive},
@@ -165,6 +173,8 @@ func (h *Handler) routes() []route {
 		{"PUT /api/v1/compositions/{name}", loggedIn, h.apiCompositionPut},
 		{"DELETE /api/v1/compositions/{name}", loggedIn, h.apiCompositionDelete},
 		{"GET /api/v1/compositions/{name}/versions", loggedIn, h.apiCompositionVersions},
+		{"GET /api/v1/compositions/{name}/versions/{version}", loggedIn, h.apiCompositionVersionGet},
+		{"POST /api/v1/compositions/{name}/versions/{version}/restore", loggedIn, h.apiCompositionRestore},
 		{"POST /api/v1/compositions/{name}/runs", loggedIn, h.apiRunStart},
 		{"GET /api/v1/runs", loggedIn, h.apiRunList},
 		{"GET /api/v1/runs/{id}", loggedIn, h.apiRunGet},

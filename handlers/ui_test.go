@@ -105,7 +105,7 @@ func TestRoutesNeedLogin(t *testing.T) {
 			continue
 		}
 		method, path, _ := strings.Cut(rt.pattern, " ")
-		path = strings.NewReplacer("{name}", "hello", "{id}", "1", "{task}", "approve", "{$}", "", "{hash}", "x", "{file...}", "x").Replace(path)
+		path = strings.NewReplacer("{name}", "hello", "{id}", "1", "{task}", "approve", "{$}", "", "{hash}", "x", "{file...}", "x", "{version}", "1").Replace(path)
 		req, _ := http.NewRequest(method, a.srv.URL+path, nil)
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 		resp, err := c.Do(req)

@@ -28,4 +28,5 @@ type Flash struct {
 // Assets are the content-hashed URLs of the static files.
 type Assets struct {
 	CSS, AppJS, RunJS, HTMX, Logo string
+	EditorJS, Sortable            string
 }

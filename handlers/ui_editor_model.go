@@ -1,0 +1,453 @@
+package handlers
+
+import (
+	"bytes"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"baton/composition"
+	"baton/editor"
+	"baton/views/pages"
+)
+
+// editorModel builds what the editor shows from its state.
+func (h *Handler) editorModel(r *http.Request, st *editorState) pages.Editor {
+	d := st.doc
+	c := d.Composition()
+	m := pages.Editor{Doc: string(d.Source()), Base: st.base, Orig: st.orig, Tab: st.tab, Name: docName(d), Dirty: true, RowComplete: d.RowComplete()}
+	if st.orig != "" {
+		if v, err := h.store.GetCompositionVersion(r.Context(), st.orig, st.base); err == nil {
+			m.Dirty = !bytes.Equal([]byte(v.Source), d.Source())
+		}
+	}
+	if err := d.Editable(); err != nil {
+		m.Blocked = capitalize(err.Error()) + "."
+	}
+	m.Palette = h.palette()
+	for _, p := range d.Problems() {
+		m.Problems = append(m.Problems, pages.EditorProblem{Line: p.Line, Col: p.Col, Message: p.Message})
+	}
+	m.ProblemCount = len(m.Problems)
+	if c == nil {
+		st.selected = ""
+		return m
+	}
+	if c.Task(st.selected) == nil {
+		st.selected = ""
+	}
+	m.Selected = st.selected
+	rows := d.Rows()
+	for r, row := range rows {
+		var cards []pages.Card
+		var above []string
+		if r > 0 {
+			for _, t := range rows[r-1] {
+				above = append(above, t.ID)
+			}
+		}
+		for _, t := range row {
+			cards = append(cards, h.taskCard(d, t, above, st.selected))
+		}
+		m.Rows = append(m.Rows, cards)
+	}
+	if t := c.Task(st.selected); t != nil {
+		m.Inspector = h.inspector(d, t)
+	}
+	m.Settings = settingsModel(d)
+	return m
+}
+
+// palette lists the installed task types by group, in catalog order.
+func (h *Handler) palette() []pages.PaletteGroup {
+	var groups []pages.PaletteGroup
+	for _, t := range h.engine.Catalog().TaskTypes() {
+		pt := pages.PaletteType{Name: t.Name, Icon: t.Icon, Summary: summary(t.Description, 90)}
+		i := slices.IndexFunc(groups, func(g pages.PaletteGroup) bool { return g.Name == t.Group })
+		if i < 0 {
+			groups = append(groups, pages.PaletteGroup{Name: t.Group})
+			i = len(groups) - 1
+		}
+		groups[i].Types = append(groups[i].Types, pt)
+	}
+	return groups
+}
+
+var mdMarks = strings.NewReplacer("`", "", "**", "", "*", "", "_", " ")
+
+// summary is the first sentence of a markdown description, as plain text
+// of at most n characters.
+func summary(desc string, n int) string {
+	s := firstLine(desc)
+	if i := strings.Index(s, ". "); i > 0 {
+		s = s[:i+1]
+	}
+	s = mdMarks.Replace(s)
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func (h *Handler) taskCard(d *editor.Doc, t *composition.Task, above []string, selected string) pages.Card {
+	card := pages.Card{ID: t.ID, Label: t.Name, Type: t.Type, Icon: "box", Selected: t.ID == selected}
+	if spec, ok := h.engine.Catalog().TaskType(t.Type); ok {
+		card.Icon = spec.Icon
+		for _, f := range spec.Fields {
+			if v, set := editor.FieldValue(t, f); set && f.Required {
+				card.Summary = summary(v, 48)
+				break
+			}
+		}
+	}
+	for _, msgs := range d.ProblemsFor(t.ID) {
+		card.Problems += len(msgs)
+	}
+	if len(above) > 0 && !sameIDs(t.Needs, above) {
+		card.Needs = strings.Join(t.Needs, ", ")
+		if card.Needs == "" {
+			card.Needs = "nothing (starts with the run)"
+		}
+	}
+	return card
+}
+
+func sameIDs(a, b []string) bool {
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
+
+// contextRef finds the context key a default reads.
+var contextRef = regexp.MustCompile(`\$\{\{\s*context\.([A-Za-z0-9_.-]+)\s*\}\}`)
+
+// inspector builds the form of one task from its type's manifest.
+func (h *Handler) inspector(d *editor.Doc, t *composition.Task) *pages.Inspector {
+	in := &pages.Inspector{ID: t.ID, Type: t.Type, Icon: "box"}
+	probs := d.ProblemsFor(t.ID)
+	shown := map[string]bool{}
+	spec, ok := h.engine.Catalog().TaskType(t.Type)
+	if !ok {
+		in.Unknown = true
+	} else {
+		in.Icon = spec.Icon
+		in.TypeHTML = markdown(spec.Description)
+		for _, f := range spec.Fields {
+			ef := withField(t, f)
+			ef.Errors = probs["with."+f.Name]
+			shown["with."+f.Name] = true
+			if _, set := editor.FieldValue(t, f); !set {
+				if inh, ok := d.Inherited(t.ID, f.Name); ok {
+					ef.Inherited, ef.From = inh.Key, inh.Task
+				} else if s, ok := f.Default.(string); ok {
+					if m := contextRef.FindStringSubmatch(s); m != nil {
+						ef.Inherited = m[1]
+					}
+				}
+				if ef.Inherited != "" {
+					ef.Placeholder = "inherited from " + ef.Inherited
+					if ef.Kind == "select" || ef.Kind == "bool" {
+						ef.Placeholder = "(" + ef.Placeholder + ")"
+					}
+				}
+			}
+			in.Fields = append(in.Fields, ef)
+		}
+	}
+	for _, key := range editor.TaskKeys {
+		if key == "run" {
+			continue // a with field of shell tasks
+		}
+		ef := taskField(t, key)
+		ef.Errors = probs[key]
+		shown[key] = true
+		in.TaskFields = append(in.TaskFields, ef)
+	}
+	c := d.Composition()
+	for _, o := range c.Tasks {
+		if o.ID != t.ID {
+			in.NeedOptions = append(in.NeedOptions, pages.NeedOption{ID: o.ID, Checked: slices.Contains(t.Needs, o.ID)})
+		}
+	}
+	keys := make([]string, 0, len(probs))
+	for k := range probs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !shown[k] {
+			in.Problems = append(in.Problems, probs[k]...)
+		}
+	}
+	return in
+}
+
+// withField is the input of one field of a task's type.
+func withField(t *composition.Task, f composition.FieldSpec) pages.EditField {
+	ef := pages.EditField{Op: "field", Key: f.Name, Label: f.Name, Required: f.Required, HelpHTML: markdown(f.Description)}
+	ef.Value, _ = editor.FieldValue(t, f)
+	switch f.Type {
+	case composition.TypeText:
+		ef.Kind = "textarea"
+		if f.Name == "run" || f.Name == "script" {
+			ef.Kind = "code"
+		}
+	case composition.TypeNumber:
+		ef.Kind = "number"
+	case composition.TypeBoolean:
+		ef.Kind, ef.Options = "bool", []string{"true", "false"}
+	case composition.TypeList:
+		ef.Kind = "list"
+		ef.Note = "One item per line."
+	case composition.TypeMap:
+		ef.Kind = "map"
+		ef.Note = "One name=value per line."
+	case composition.TypeSecret:
+		ef.Kind = "secret"
+	case composition.TypeDuration:
+		ef.Kind = "duration"
+	default:
+		ef.Kind = "text"
+	}
+	if len(f.Enum) > 0 && ef.Kind != "list" {
+		ef.Kind = "select"
+		ef.Options = nil
+		for _, e := range f.Enum {
+			ef.Options = append(ef.Options, composition.FormatValue(e))
+		}
+	}
+	if f.Default != nil && !composition.HasExpr(composition.FormatValue(f.Default)) {
+		ef.Placeholder = "default: " + composition.FormatValue(f.Default)
+	}
+	return ef
+}
+
+// taskLabels are the inspector's labels and hints for the task keys.
+var taskLabels = map[string][3]string{ // label, kind, note
+	"id":                {"Id", "text", "Unique in the composition; later tasks read its outputs as tasks.ID.outputs."},
+	"name":              {"Display name", "text", ""},
+	"if":                {"Run only if", "text", "A ${{ }} expression; when false the task is skipped."},
+	"needs":             {"Runs after", "needs", ""},
+	"env":               {"Environment", "map", "NAME=value per line; values may hold ${{ }} and reach the script unquoted-safe."},
+	"timeout":           {"Timeout", "duration", "Such as 90s or 10m; empty means no limit."},
+	"retries":           {"Retries", "number", "Extra attempts after a failure."},
+	"retry_delay":       {"Retry delay", "duration", ""},
+	"continue_on_error": {"Continue on error", "bool", "When true, the task's failure does not fail the run."},
+	"requires.pool":     {"Agent pool", "text", "Run this task on an agent of this pool."},
+	"requires.labels":   {"Agent labels", "map", "name=value per line, all must match."},
+	"requires.facts":    {"Agent facts", "text", "An expression over facts, such as facts.os == \"linux\"."},
+	"requires.local":    {"Server's own executor", "bool", "false: never run on the server itself."},
+}
+
+func taskField(t *composition.Task, key string) pages.EditField {
+	l := taskLabels[key]
+	ef := pages.EditField{Op: "task", Key: key, Label: l[0], Kind: l[1], Note: l[2], Value: editor.TaskValue(t, key)}
+	if ef.Label == "" {
+		ef.Label, ef.Kind = key, "text"
+	}
+	if ef.Kind == "bool" {
+		ef.Options = []string{"true", "false"}
+	}
+	if key == "id" {
+		ef.Required = true
+	}
+	return ef
+}
+
+// settingLabels are the settings' labels and hints.
+var settingLabels = map[string][3]string{
+	"name":                   {"Name", "text", "Lowercase letters, digits, - and _. A new name saves a copy under that name."},
+	"description":            {"Description", "textarea", "Markdown, shown on the composition's page."},
+	"concurrency":            {"Concurrency", "number", "At most this many runs at once; the rest wait. Empty means no limit."},
+	"timeout":                {"Timeout", "duration", "Limit for the whole run, such as 1h."},
+	"workspace.clean":        {"Clean workspace", "bool", "true: every run starts in an empty workspace."},
+	"on_failure.composition": {"On failure, run", "text", "A composition to start when a run fails; it sees the failed run."},
+	"on_failure.params":      {"Its parameters", "map", "name=value per line; ${{ run.error }} holds the failure."},
+	"requires.pool":          {"Agent pool", "text", "The run's work goes to agents of this pool."},
+	"requires.labels":        {"Agent labels", "map", "name=value per line, all must match."},
+	"requires.facts":         {"Agent facts", "text", "An expression over facts, such as facts.os == \"linux\"."},
+	"requires.local":         {"Server's own executor", "bool", "false: never run on the server itself."},
+	"outputs":                {"Outputs", "map", "name=value per line; empty means the outputs of every task."},
+}
+
+// settingsModel builds the composition's settings form; each problem goes
+// to the setting or param it concerns.
+func settingsModel(d *editor.Doc) pages.Settings {
+	c := d.Composition()
+	var s pages.Settings
+	if c == nil {
+		return s
+	}
+	s.PreviewHTML = markdown(c.Description)
+	byKey := settingProblems(c, d.Problems())
+	for _, key := range editor.SettingKeys {
+		l := settingLabels[key]
+		ef := pages.EditField{Op: "setting", Key: key, Label: l[0], Kind: l[1], Note: l[2], Value: editor.SettingValue(c, key), Errors: byKey[key]}
+		if ef.Label == "" {
+			ef.Label, ef.Kind = key, "text"
+		}
+		if ef.Kind == "bool" {
+			ef.Options = []string{"true", "false"}
+		}
+		if key == "workspace.clean" && ef.Value == "false" {
+			ef.Value = ""
+		}
+		ef.Required = key == "name"
+		s.Fields = append(s.Fields, ef)
+	}
+	for i, p := range c.Params {
+		pe := editor.ParamForm(p)
+		s.Params = append(s.Params, pages.ParamRow{Index: i, Name: p.Name, Type: pe.Type, Required: pe.Required,
+			Default: pe.Default, Enum: pe.Enum, Description: pe.Description, Errors: byKey["params."+p.Name]})
+	}
+	s.Errors = byKey[""]
+	return s
+}
+
+// settingProblems files the problems that are not about a task under the
+// setting ("timeout", "requires.pool"), the param ("params.NAME") or ""
+// they concern, by the key found where each problem points.
+func settingProblems(c *composition.Composition, probs composition.Problems) map[string][]string {
+	at := map[composition.Pos]string{}
+	for path, pos := range c.Pos {
+		if old, ok := at[pos]; !ok || len(path) > len(old) || len(path) == len(old) && path < old {
+			at[pos] = path
+		}
+	}
+	out := map[string][]string{}
+	for _, p := range probs {
+		path := p.Path
+		if path == "" {
+			path = at[composition.Pos{Line: p.Line, Col: p.Col}]
+		}
+		if strings.HasPrefix(path, "tasks") {
+			continue
+		}
+		out[settingKey(path)] = append(out[settingKey(path)], p.Message)
+	}
+	return out
+}
+
+// settingKey maps a path to the setting or param it belongs to.
+func settingKey(path string) string {
+	parts := strings.Split(path, ".")
+	switch parts[0] {
+	case "params":
+		if len(parts) > 1 {
+			return "params." + parts[1]
+		}
+	case "workspace":
+		return "workspace.clean"
+	case "outputs":
+		return "outputs"
+	case "on_failure", "requires":
+		if len(parts) > 1 {
+			return parts[0] + "." + parts[1]
+		}
+		if parts[0] == "on_failure" {
+			return "on_failure.composition"
+		}
+	case "name", "description", "concurrency", "timeout":
+		return parts[0]
+	}
+	return ""
+}
+
+// pendingEdits applies what the forms hold but the YAML does not yet: a
+// value typed and not yet sent (or refused) when Save was pressed. It
+// returns the refusals by form field.
+func (h *Handler) pendingEdits(r *http.Request, st *editorState) map[string]string {
+	d := st.doc
+	c := d.Composition()
+	errs := map[string]string{}
+	if c == nil || d.Editable() != nil {
+		return errs
+	}
+	norm := func(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+	if t := c.Task(st.selected); t != nil {
+		id := t.ID
+		for _, key := range editor.TaskKeys {
+			name := "in-task-" + key
+			if _, posted := r.PostForm[name]; !posted && key != "needs" {
+				continue
+			}
+			value := norm(r.PostFormValue(name))
+			if key == "needs" {
+				if _, posted := r.PostForm["in-task-needs-shown"]; !posted {
+					continue
+				}
+				value = strings.Join(r.PostForm[name], ", ")
+			}
+			cur := d.Composition().Task(id)
+			if cur == nil || value == editor.TaskValue(cur, key) || key == "run" {
+				continue
+			}
+			if err := d.SetTask(id, key, value); err != nil {
+				errs["task-"+key] = err.Error()
+			} else if key == "id" {
+				id = strings.TrimSpace(value)
+				st.selected = id
+			}
+		}
+		if cur := d.Composition().Task(id); cur != nil {
+			if spec, ok := h.engine.Catalog().TaskType(cur.Type); ok {
+				for _, f := range spec.Fields {
+					name := "in-field-" + f.Name
+					if _, posted := r.PostForm[name]; !posted {
+						continue
+					}
+					value := norm(r.PostFormValue(name))
+					cur := d.Composition().Task(id)
+					if old, _ := editor.FieldValue(cur, f); old == value {
+						continue
+					}
+					if err := d.SetField(id, f.Name, value); err != nil {
+						errs["field-"+f.Name] = err.Error()
+					}
+				}
+			}
+		}
+	}
+	for _, key := range editor.SettingKeys {
+		name := "in-setting-" + key
+		if _, posted := r.PostForm[name]; !posted {
+			continue
+		}
+		value := norm(r.PostFormValue(name))
+		cur := editor.SettingValue(d.Composition(), key)
+		if value == cur || key == "workspace.clean" && value == "" && cur == "false" {
+			continue
+		}
+		if err := d.SetSetting(key, value); err != nil {
+			errs["setting-"+key] = err.Error()
+		}
+	}
+	for i := 0; ; i++ {
+		p := "param-" + strconv.Itoa(i) + "-"
+		orig, posted := r.PostForm[p+"orig"]
+		if !posted {
+			break
+		}
+		pc := d.Composition().Param(orig[0])
+		if pc == nil {
+			continue
+		}
+		edit := editor.ParamEdit{
+			Name: r.PostFormValue(p + "name"), Type: r.PostFormValue(p + "type"), Required: r.PostFormValue(p+"required") == "true",
+			Default: norm(r.PostFormValue(p + "default")), HasDefault: r.PostFormValue(p+"default") != "",
+			Enum: r.PostFormValue(p + "enum"), Description: norm(r.PostFormValue(p + "description")),
+		}
+		cur := editor.ParamForm(*pc)
+		cur.HasDefault = edit.HasDefault
+		if edit == cur {
+			continue
+		}
+		if err := d.SetParam(orig[0], edit); err != nil {
+			errs["param-"+strconv.Itoa(i)] = err.Error()
+		}
+	}
+	return errs
+}

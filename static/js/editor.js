@@ -1,0 +1,175 @@
+// Baton composition editor: dragging, tabs and small conveniences.
+//
+// The editor's state is the composition's YAML, kept in the page's
+// #editor-form; the server rebuilds the editor after each action. This file
+// only turns drags into requests: after a drag it reads the rows of the
+// canvas as they now stand (task ids, and "new:<type>" for a type dropped
+// from the palette) and posts them. Buttons on every card do the same for
+// keyboard users (move earlier or later, duplicate, remove).
+(function () {
+  "use strict";
+
+  var before = null; // the layout when a drag started
+  var pending = false;
+
+  function rows() {
+    var out = [];
+    document.querySelectorAll("#canvas [data-drop]").forEach(function (el) {
+      var items = [];
+      el.querySelectorAll(":scope > [data-task-id], :scope > [data-new-type]").forEach(function (i) {
+        items.push(i.dataset.taskId || "new:" + i.dataset.newType);
+      });
+      if (items.length) out.push(items);
+    });
+    return out;
+  }
+
+  function dragging(on) {
+    var canvas = document.getElementById("canvas");
+    if (canvas) canvas.classList.toggle("dragging", on);
+  }
+
+  function start() {
+    before = JSON.stringify(rows());
+    dragging(true);
+  }
+
+  // send posts the new layout once Sortable has finished moving elements
+  // (a move between lists fires events on both), and only when it changed.
+  function send() {
+    dragging(false);
+    if (pending) return;
+    pending = true;
+    setTimeout(function () {
+      pending = false;
+      var now = JSON.stringify(rows());
+      if (now === before) return;
+      before = now;
+      htmx.ajax("POST", "/editor", {
+        source: "#editor-form",
+        values: { op: "layout", rows: now },
+        target: "#editor",
+        swap: "outerHTML",
+      });
+    }, 0);
+  }
+
+  // Sortable's own pointer handling (forceFallback) rather than the
+  // browser's drag and drop: it behaves the same in every browser, on
+  // touch screens, and under automation.
+  var common = { animation: 120, forceFallback: true, fallbackTolerance: 4 };
+
+  function options(extra) {
+    var o = {};
+    Object.keys(common).forEach(function (k) { o[k] = common[k]; });
+    Object.keys(extra).forEach(function (k) { o[k] = extra[k]; });
+    return o;
+  }
+
+  function init() {
+    if (typeof Sortable === "undefined") return;
+    document.querySelectorAll("[data-palette]").forEach(function (el) {
+      if (el._sortable) return;
+      el._sortable = Sortable.create(el, options({
+        group: { name: "tasks", pull: "clone", put: false },
+        sort: false,
+        draggable: "[data-new-type]",
+        filter: "button",
+        preventOnFilter: false,
+        onStart: start,
+        onEnd: function () { dragging(false); },
+      }));
+    });
+    document.querySelectorAll("#canvas [data-drop]").forEach(function (el) {
+      if (el._sortable) return;
+      el._sortable = Sortable.create(el, options({
+        group: { name: "tasks", pull: true, put: true },
+        draggable: "[data-task-id],[data-new-type]",
+        handle: "[data-handle]",
+        ghostClass: "drag-ghost",
+        onStart: start,
+        onEnd: send,
+        onAdd: send,
+      }));
+    });
+  }
+
+  // Tabs: tasks, settings, YAML; the choice survives re-renders through
+  // the form's tab field.
+  function showTab(name) {
+    document.querySelectorAll("[data-panel]").forEach(function (p) {
+      p.hidden = p.dataset.panel !== name;
+    });
+    document.querySelectorAll("[role=tab][data-tab]").forEach(function (t) {
+      t.setAttribute("aria-selected", t.dataset.tab === name ? "true" : "false");
+    });
+  }
+
+  function restoreTab() {
+    var form = document.getElementById("editor-form");
+    if (form && form.elements.tab) showTab(form.elements.tab.value || "canvas");
+  }
+
+  document.addEventListener("click", function (e) {
+    var tab = e.target.closest && e.target.closest("[data-tab]");
+    if (tab) {
+      e.preventDefault();
+      var form = document.getElementById("editor-form");
+      if (form && form.elements.tab) form.elements.tab.value = tab.dataset.tab;
+      showTab(tab.dataset.tab);
+      return;
+    }
+    // A problem's line number selects that line in the YAML.
+    var line = e.target.closest && e.target.closest("[data-line]");
+    if (line) {
+      var ta = document.getElementById("yaml");
+      if (!ta) return;
+      var n = parseInt(line.dataset.line, 10);
+      var lines = ta.value.split("\n");
+      var startAt = 0;
+      for (var i = 0; i < n - 1 && i < lines.length; i++) startAt += lines[i].length + 1;
+      ta.focus();
+      ta.setSelectionRange(startAt, startAt + (lines[n - 1] || "").length);
+      var lineHeight = ta.scrollHeight / Math.max(lines.length, 1);
+      ta.scrollTop = Math.max(0, (n - 5) * lineHeight);
+    }
+  });
+
+  // The editor's form is never submitted as a whole: Enter in a field
+  // sends that field (its change event) instead.
+  document.addEventListener("submit", function (e) {
+    if (e.target.id === "editor-form") e.preventDefault();
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Enter" || !e.target.matches || !e.target.matches("#editor-form input[type=text], #editor-form input[type=password]")) return;
+    e.preventDefault();
+    e.target.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
+  // Warn before leaving with unsaved changes.
+  window.addEventListener("beforeunload", function (e) {
+    if (document.querySelector("#save-state [data-testid=dirty]") && !window.batonLeaving) {
+      e.preventDefault();
+      e.returnValue = "";
+    }
+  });
+  // Saving redirects when it succeeds; until the answer comes, leaving is
+  // expected.
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    if (e.detail.pathInfo && e.detail.pathInfo.requestPath === "/editor/save") window.batonLeaving = true;
+  });
+  document.addEventListener("htmx:afterSettle", function () { window.batonLeaving = false; });
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("a[href]");
+    if (a && a.target !== "_blank" && a.closest(".conflict")) window.batonLeaving = true;
+  });
+
+  function ready() {
+    init();
+    restoreTab();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
+  document.addEventListener("htmx:load", init);
+  document.addEventListener("htmx:afterSettle", restoreTab);
+})();
