@@ -1,16 +1,11 @@
 package editor
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
 	"baton/composition"
 )
-
-// missingFieldRe finds the field of validation's "missing required field"
-// problem, which it places on the task's with (or the task), not the field.
-var missingFieldRe = regexp.MustCompile(`is missing required field "([^"]+)"`)
 
 // ProblemsFor returns the problems that concern a task, for its form, by
 // what they are about: "with.<field>" for a field of its type (the script of
@@ -69,8 +64,8 @@ func (d *Doc) ProblemsFor(taskID string) map[string][]string {
 		} else if before(pos, start) || end != nil && !before(pos, *end) || pos.Col < start.Col {
 			continue
 		}
-		if m := missingFieldRe.FindStringSubmatch(p.Message); m != nil {
-			key = "with." + m[1]
+		if rest, ok := strings.CutPrefix(p.Path, prefix+"."); ok {
+			key = problemKey(rest) // a key without a place, such as a missing field
 		}
 		out[key] = append(out[key], p.Message)
 	}
