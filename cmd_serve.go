@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"baton/composition"
 	"baton/engine"
 	"baton/handlers"
+	"baton/model"
 	"baton/plugin"
 	"baton/storage"
 	"baton/trigger"
@@ -113,7 +115,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	eng := engine.New(engine.Config{Store: store, Catalog: reg, Logger: log, Local: local, Version: version,
 		Hub: engine.HubConfig{AgentTimeout: cfg.agentTimeout, AgentGrace: cfg.agentGrace}})
 	if cfg.compositions != "" {
-		loadCompositionDir(ctx, eng, cfg.compositions, log)
+		loadCompositionDir(ctx, eng, store, cfg.compositions, log)
 	}
 	triggersDir := cfg.triggers
 	if triggersDir == "" && cfg.compositions != "" {
@@ -168,7 +170,14 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 // loadCompositionDir stores every valid *.yaml composition of dir as a new
 // version when it changed. Invalid files are reported and skipped, never
 // half-loaded.
-func loadCompositionDir(ctx context.Context, eng *engine.Engine, dir string, log *slog.Logger) {
+// fileAuthor is the author of versions loaded from --compositions files.
+const fileAuthor = "file"
+
+// loadCompositionDir stores the compositions of a directory. A file is
+// loaded when it differs from what was last loaded from a file: a
+// composition changed since in the editor or through the API keeps that
+// change across restarts until its file changes again.
+func loadCompositionDir(ctx context.Context, eng *engine.Engine, store *storage.Store, dir string, log *slog.Logger) {
 	var files []string
 	for _, pat := range []string{"*.yaml", "*.yml"} {
 		m, _ := filepath.Glob(filepath.Join(dir, pat))
@@ -195,7 +204,21 @@ func loadCompositionDir(ctx context.Context, eng *engine.Engine, dir string, log
 			continue
 		}
 		seen[c.Name] = f
-		v, created, err := eng.SaveComposition(ctx, c.Name, src, "file", "loaded from "+f)
+		versions, err := store.ListCompositionVersions(ctx, c.Name)
+		if err != nil && !errors.Is(err, model.ErrNotFound) {
+			log.Error("composition not loaded", "file", f, "err", err)
+			continue
+		}
+		if i := slices.IndexFunc(versions, func(v model.CompositionVersion) bool { return v.Author == fileAuthor }); i > 0 && versions[i].Source == string(src) {
+			cur := versions[0]
+			log.Info("composition file unchanged; keeping the newer version saved since", "name", c.Name, "file", f,
+				"version", cur.Version, "saved_by", cur.Author)
+			continue
+		} else if i != 0 && len(versions) > 0 && versions[0].Source != string(src) {
+			log.Warn("composition file changed: it replaces the version saved since, which stays in the history", "name", c.Name, "file", f,
+				"replaced_version", versions[0].Version, "saved_by", versions[0].Author)
+		}
+		v, created, err := eng.SaveComposition(ctx, c.Name, src, fileAuthor, "loaded from "+f)
 		if err != nil {
 			log.Error("composition not loaded", "file", f, "err", err)
 			continue

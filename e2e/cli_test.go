@@ -150,3 +150,37 @@ func TestRunCallsSiblingCompositions(t *testing.T) {
 		t.Errorf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }
+
+// TestCompositionFilesKeepLaterEdits: a composition saved in the editor or
+// through the API keeps that change across restarts while its file stays
+// the same; a changed file replaces it, and both stay in the history.
+func TestCompositionFilesKeepLaterEdits(t *testing.T) {
+	dir := t.TempDir()
+	comps := filepath.Join(dir, "compositions")
+	file := filepath.Join(comps, "greet.yaml")
+	writeFile(t, file, "name: greet\ntasks:\n  - id: a\n    run: echo from the file\n")
+	s := startServer(t, filepath.Join(dir, "data"), "--compositions", comps)
+	s.call("PUT", "/api/v1/compositions/greet?message=edited", "name: greet\ntasks:\n  - id: a\n    run: echo edited\n", 200, nil)
+
+	s.stop()
+	s.start()
+	var cur struct {
+		Version int
+		Source  string
+	}
+	s.call("GET", "/api/v1/compositions/greet", "", 200, &cur)
+	if cur.Version != 2 || !strings.Contains(cur.Source, "edited") {
+		t.Fatalf("after a restart with the file unchanged: version %d:\n%s", cur.Version, cur.Source)
+	}
+
+	writeFile(t, file, "name: greet\ntasks:\n  - id: a\n    run: echo the file changed\n")
+	s.stop()
+	s.start()
+	s.call("GET", "/api/v1/compositions/greet", "", 200, &cur)
+	if cur.Version != 3 || !strings.Contains(cur.Source, "the file changed") {
+		t.Fatalf("after the file changed: version %d:\n%s", cur.Version, cur.Source)
+	}
+	if !strings.Contains(s.log.String(), "replaces the version saved since") {
+		t.Errorf("the replaced edit was not logged:\n%s", s.log)
+	}
+}
