@@ -246,4 +246,10 @@ func TestBrowserEditor(t *testing.T) {
 	if v3.Version != 3 || v3.Source != v1.Source {
 		t.Errorf("after restoring version 1: version %d, same source as version 1: %v", v3.Version, v3.Source == v1.Source)
 	}
+
+	// Usable on a narrow screen: one column, nothing wider than the window.
+	step(t, ctx, "narrow window", chromedp.EmulateViewport(768, 1000), chromedp.Navigate(s.url+"/compositions/editor-demo/edit"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=canvas]`)))
+	eventually(t, ctx, "no sideways scrolling at 768 px", `document.documentElement.scrollWidth <= window.innerWidth`)
+	eventually(t, ctx, "the palette scrolls with the page", `getComputedStyle(document.querySelector(".palette")).position === "static"`)
 }

@@ -187,7 +187,7 @@ func (h *Handler) inspector(d *editor.Doc, t *composition.Task) *pages.Inspector
 
 // withField is the input of one field of a task's type.
 func withField(t *composition.Task, f composition.FieldSpec) pages.EditField {
-	ef := pages.EditField{Op: "field", Key: f.Name, Label: f.Name, Required: f.Required, HelpHTML: markdown(f.Description)}
+	ef := pages.EditField{Op: "field", Key: f.Name, Label: f.Name, Type: string(f.Type), Required: f.Required, HelpHTML: markdown(f.Description)}
 	ef.Value, _ = editor.FieldValue(t, f)
 	switch f.Type {
 	case composition.TypeText:

@@ -84,7 +84,8 @@ type EditField struct {
 	Op          string
 	Key         string
 	Label       string
-	Kind        string // text, textarea, code, number, duration, select, bool, list, map, secret, needs
+	Kind        string // the input: text, textarea, code, number, duration, select, bool, list, map, secret, needs
+	Type        string // the value's type, shown beside the label (string, text, number, ...)
 	Value       string
 	Options     []string
 	Required    bool
