@@ -180,6 +180,7 @@ func TestCompositionFilesKeepLaterEdits(t *testing.T) {
 	if cur.Version != 3 || !strings.Contains(cur.Source, "the file changed") {
 		t.Fatalf("after the file changed: version %d:\n%s", cur.Version, cur.Source)
 	}
+	s.stop() // the log is read once the server has exited
 	if !strings.Contains(s.log.String(), "replaces the version saved since") {
 		t.Errorf("the replaced edit was not logged:\n%s", s.log)
 	}

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ type server struct {
 	cmd   *exec.Cmd
 	url   string
 	data  string
-	log   *bytes.Buffer
+	log   *syncBuffer
 	args  []string
 	token string // an API token of the user admin
 }
@@ -105,7 +106,7 @@ func (s *server) start() {
 		s.url = "http://" + freeAddr(s.t)
 	}
 	addr := strings.TrimPrefix(s.url, "http://")
-	s.log = &bytes.Buffer{}
+	s.log = &syncBuffer{}
 	s.cmd = exec.Command(baton, append([]string{"serve", "--addr", addr, "--data", s.data}, s.args...)...)
 	s.cmd.Env = append(os.Environ(), "BATON_ADMIN_PASSWORD="+adminPassword)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
@@ -268,3 +269,22 @@ func (s *server) callQuiet(method, path string, out any) {
 
 // waitABit pauses between polls.
 func waitABit() { time.Sleep(25 * time.Millisecond) }
+
+// syncBuffer is a buffer the server process writes to while a test reads
+// it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
