@@ -17,9 +17,9 @@ import (
 
 // Format writes a composition as canonical YAML, for the editor to save what
 // it built. Keys come in a fixed order: name, description, params,
-// concurrency, timeout, workspace, requires, on_failure, outputs, tasks; a
-// task's as id, name, type (left out for a shell task written with run:),
-// run, needs (only when the file gave needs:, as given, or when Needs
+// concurrency, timeout, workspace, requires, on_failure, schedules,
+// outputs, tasks; a task's as id, name, type (left out for a shell task
+// written with run:), run, needs (only when the file gave needs:, as given, or when Needs
 // differs from what leaving it out means), if, with, env,
 // timeout, retries, retry_delay, continue_on_error, requires. Zero values
 // are left out, maps of free-form values are sorted by key, multi-line text
@@ -86,6 +86,13 @@ func compositionMap(c *Composition) omap {
 		}
 		m.add("on_failure", call)
 	}
+	if len(c.Schedules) > 0 {
+		list := make([]any, len(c.Schedules))
+		for i, sc := range c.Schedules {
+			list[i] = scheduleMap(sc)
+		}
+		m.add("schedules", list)
+	}
 	if c.Outputs != nil {
 		m.add("outputs", c.Outputs)
 	}
@@ -101,6 +108,23 @@ func compositionMap(c *Composition) omap {
 		tasks[i] = taskMap(t, explicit)
 	}
 	m.add("tasks", tasks)
+	return m
+}
+
+func scheduleMap(s Schedule) omap {
+	m := omap{{"cron", s.Cron}}
+	if s.Timezone != "" {
+		m.add("timezone", s.Timezone)
+	}
+	if s.Params != nil {
+		m.add("params", s.Params)
+	}
+	if s.CatchUp {
+		m.add("catch_up", true)
+	}
+	if s.Overlap {
+		m.add("overlap", true)
+	}
 	return m
 }
 

@@ -21,7 +21,8 @@ const MaxNameLen = 64
 
 // The keys each map of the file may hold, in the order Format writes them.
 var (
-	topKeys       = []string{"name", "description", "params", "concurrency", "timeout", "workspace", "requires", "on_failure", "outputs", "tasks"}
+	topKeys       = []string{"name", "description", "params", "concurrency", "timeout", "workspace", "requires", "on_failure", "schedules", "outputs", "tasks"}
+	scheduleKeys  = []string{"cron", "timezone", "params", "catch_up", "overlap"}
 	paramKeys     = []string{"type", "required", "default", "enum", "description"}
 	requiresKeys  = []string{"pool", "labels", "facts", "local"}
 	workspaceKeys = []string{"clean"}
@@ -127,6 +128,9 @@ func (d *decoder) composition(c *Composition, root *ynode) {
 	}
 	if n, ok := f["on_failure"]; ok {
 		c.OnFailure = d.call(n, "on_failure")
+	}
+	if n, ok := f["schedules"]; ok {
+		c.Schedules = d.schedules(n)
 	}
 	if n, ok := f["outputs"]; ok {
 		c.Outputs = d.freeMap(n, "outputs", "outputs", "a map of name: value")
@@ -442,4 +446,48 @@ func (d *decoder) call(n *ynode, path string) *Call {
 		c.Params = d.freeMap(v, path+".params", "params in "+path, "a map of param: value")
 	}
 	return c
+}
+
+// schedules reads the list of schedules; the cron specs and time zones are
+// checked by Validate.
+func (d *decoder) schedules(n *ynode) []Schedule {
+	switch n.kind {
+	case yNull:
+		return nil
+	case ySeq:
+	default:
+		d.probs.add(n.pos, `schedules must be a list such as - {cron: "0 3 * * *"}, not %s`, describe(n))
+		return nil
+	}
+	out := make([]Schedule, 0, len(n.items))
+	for i, item := range n.items {
+		path := indexPath("schedules", i)
+		where := fmt.Sprintf("schedule %d", i+1)
+		d.pos[path] = item.pos
+		if item.kind != yMap {
+			d.probs.add(item.pos, "%s must be a map with cron: and optionally timezone, params, catch_up, overlap; not %s", where, describe(item))
+			continue
+		}
+		f := d.fields(item, path, where, scheduleKeys)
+		var s Schedule
+		if v, ok := f["cron"]; ok {
+			s.Cron, _ = d.text(v, "cron in "+where)
+		} else {
+			d.probs.add(item.pos, `%s has no cron; add one such as cron: "0 3 * * *" (5 fields), @daily or "@every 90m"`, where)
+		}
+		if v, ok := f["timezone"]; ok {
+			s.Timezone, _ = d.text(v, "timezone in "+where)
+		}
+		if v, ok := f["params"]; ok {
+			s.Params = d.freeMap(v, path+".params", "params in "+where, "a map of param: value")
+		}
+		if v, ok := f["catch_up"]; ok {
+			s.CatchUp, _ = d.flag(v, "catch_up in "+where)
+		}
+		if v, ok := f["overlap"]; ok {
+			s.Overlap, _ = d.flag(v, "overlap in "+where)
+		}
+		out = append(out, s)
+	}
+	return out
 }

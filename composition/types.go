@@ -16,6 +16,8 @@ type Composition struct {
 	Workspace   Workspace
 	OnFailure   *Call
 	Requires    *Requires // where the run's work tasks may go; nil means anywhere
+	// Schedules start runs of the composition at cron times.
+	Schedules []Schedule
 	// Outputs maps a run output name to a value (usually an expression). When
 	// empty, a run's outputs are the outputs of its succeeded tasks merged in
 	// task order.
@@ -56,6 +58,16 @@ type Workspace struct {
 type Call struct {
 	Composition string
 	Params      map[string]any
+}
+
+// Schedule starts runs of a composition at the times of a cron schedule,
+// with fixed params.
+type Schedule struct {
+	Cron     string // five fields, @daily, @every 90m
+	Timezone string // IANA name; empty means UTC
+	Params   map[string]any
+	CatchUp  bool // after downtime, one run for the latest time missed
+	Overlap  bool // start even while a run it started is still active
 }
 
 // Requires says which executors may run work: a pool, labels that must match,

@@ -30,7 +30,9 @@ func Load(file string, src []byte, cat Catalog) (*Composition, error) {
 // tasks.X a declared task (in a task's own with, env, if, run and requires,
 // one that runs before it through needs), tasks.X.Y must be outputs or
 // status, run.Y one of id, composition, status and error, and no other
-// names are known. requires.facts is a bare expression over facts. A nil
+// names are known. requires.facts is a bare expression over facts. Each
+// schedule's cron must be able to fire, in a known time zone, and its
+// params must bind as a run's would. A nil
 // catalog skips the type and field checks. Problems point at the positions
 // Parse recorded in c.Pos (at the value holding an expression), and are
 // sorted.
@@ -48,6 +50,7 @@ func Validate(c *Composition, cat Catalog) Problems {
 	v.checkNeeds()
 	v.checkCycles()
 	v.checkExpressions()
+	v.checkSchedules()
 	v.probs.probs.Sort()
 	return v.probs.probs
 }
@@ -263,4 +266,34 @@ func (v *validator) reportCycle(cycle []int, inCycle []bool) {
 	names = append(names, names[0])
 	start := cycle[first]
 	v.probs.add(v.at(taskPath(start)+".needs", taskPath(start)), "dependency cycle: %s", strings.Join(names, " -> "))
+}
+
+// checkSchedules checks each schedule's cron and time zone, and that its
+// params would start a run: fixed values that fit the composition's params.
+func (v *validator) checkSchedules() {
+	for i, s := range v.c.Schedules {
+		path := "schedules." + strconv.Itoa(i)
+		where := fmt.Sprintf("schedule %d", i+1)
+		zoneOK := true
+		if s.Timezone != "" {
+			if _, err := LoadZone(s.Timezone); err != nil {
+				v.probs.add(v.at(path+".timezone"), "timezone of %s: %v", where, err)
+				zoneOK = false
+			}
+		}
+		if s.Cron != "" && zoneOK {
+			if _, err := NewCron(s.Cron, s.Timezone); err != nil {
+				v.probs.add(v.at(path+".cron"), "cron of %s: %v", where, err)
+			}
+		}
+		for _, k := range sortedKeys(s.Params) {
+			if containsExpr(s.Params[k]) {
+				v.probs.add(v.at(path+".params."+k), "param %q of %s holds ${{ }}; schedule params are fixed values", k, where)
+			}
+		}
+		_, errs := v.c.BindParams(s.Params)
+		for _, fe := range errs {
+			v.probs.addPath(path+".params."+fe.Field, v.at(path+".params."+fe.Field, path+".params", path), "%s: %s", where, fe.Error())
+		}
+	}
 }

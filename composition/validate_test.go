@@ -2,6 +2,7 @@ package composition
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -210,5 +211,54 @@ func TestValidateBuiltInCode(t *testing.T) {
 	err := Validate(c, testCatalog()).Err()
 	if err == nil || !strings.HasPrefix(err.Error(), "built: tasks.c: unknown task") {
 		t.Errorf("Validate = %v", err)
+	}
+}
+
+func TestSchedules(t *testing.T) {
+	src := `name: nightly
+params:
+  days: {type: number, required: true}
+schedules:
+  - cron: "0 3 * * 1-5"
+    timezone: Europe/Berlin
+    params: {days: 30}
+    catch_up: true
+  - cron: "0 0 30 2 *"
+    params: {days: 1}
+  - cron: "@daily"
+    timezone: Mars/Olympus
+    params: {days: many, extra: 1}
+  - cron: "@hourly"
+tasks:
+  - id: clean
+    run: echo cleaning
+`
+	c, err := Load("nightly.yaml", []byte(src), nil)
+	if err == nil {
+		t.Fatal("no problems")
+	}
+	want := []string{
+		`nightly.yaml:9:11: cron of schedule 2: "0 0 30 2 *" never fires: there is no February 30`,
+		`nightly.yaml:12:15: timezone of schedule 3: unknown time zone "Mars/Olympus"`,
+		`nightly.yaml:13:20: schedule 3: param "days": "many" is not a number`,
+		`nightly.yaml:13:33: schedule 3: param "extra": unknown param`,
+		`nightly.yaml:14:5: schedule 4: param "days": is required but was not given`,
+	}
+	got := strings.Split(err.Error(), "\n")
+	if len(got) != len(want) {
+		t.Fatalf("problems:\n%s", err)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("problem %d = %q, want it to start with %q", i, got[i], want[i])
+		}
+	}
+	if c == nil || len(c.Schedules) != 4 || !c.Schedules[0].CatchUp || c.Schedules[0].Timezone != "Europe/Berlin" || c.Schedules[0].Params["days"] != float64(30) {
+		t.Errorf("schedules = %+v", c.Schedules)
+	}
+	out, _ := Format(c)
+	again, _ := Parse("again.yaml", out)
+	if !reflect.DeepEqual(again.Schedules, c.Schedules) {
+		t.Errorf("schedules after Format: %+v\n%s", again.Schedules, out)
 	}
 }

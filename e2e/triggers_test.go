@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sign returns GitHub's X-Hub-Signature-256 of a body.
@@ -203,4 +204,34 @@ rules:
 	if stored.Payload["ref"] != "refs/heads/feature" {
 		t.Errorf("stored payload = %v", stored.Payload["ref"])
 	}
+}
+
+// TestCompositionSchedulesListed: the examples' nightly-cleanup declares
+// two schedules; the real server lists them as triggers with their next
+// times, and refuses to delete them as triggers.
+func TestCompositionSchedulesListed(t *testing.T) {
+	dir := t.TempDir()
+	examples, _ := filepath.Abs("../examples")
+	s := startServer(t, filepath.Join(dir, "data"), "--compositions", examples)
+	var list struct {
+		Triggers []struct {
+			Name, Composition, Schedule, Timezone string
+			Next                                  []time.Time
+		}
+	}
+	s.call("GET", "/api/v1/triggers", "", 200, &list)
+	found := 0
+	for _, tr := range list.Triggers {
+		if tr.Composition != "nightly-cleanup" {
+			continue
+		}
+		found++
+		if len(tr.Next) != 3 || tr.Timezone != "Europe/Berlin" || !strings.HasPrefix(tr.Name, "nightly-cleanup:schedule-") {
+			t.Errorf("schedule trigger %+v", tr)
+		}
+	}
+	if found != 2 {
+		t.Fatalf("found %d schedules of nightly-cleanup among %+v", found, list.Triggers)
+	}
+	s.call("DELETE", "/api/v1/triggers/nightly-cleanup:schedule-1", "", 409, nil)
 }

@@ -119,7 +119,11 @@ func (e *Engine) SaveComposition(ctx context.Context, name string, source []byte
 	if err != nil {
 		return model.CompositionVersion{}, false, err
 	}
-	return e.store.SaveComposition(ctx, c.Name, string(source), author, message)
+	v, created, err := e.store.SaveComposition(ctx, c.Name, string(source), author, message)
+	if err == nil {
+		e.setSchedules(c.Name, c)
+	}
+	return v, created, err
 }
 
 // SaveCompositionFrom is SaveComposition for someone who edited version
@@ -131,7 +135,41 @@ func (e *Engine) SaveCompositionFrom(ctx context.Context, name string, source []
 	if err != nil {
 		return model.CompositionVersion{}, false, err
 	}
-	return e.store.SaveCompositionIf(ctx, c.Name, string(source), author, message, base)
+	v, created, err := e.store.SaveCompositionIf(ctx, c.Name, string(source), author, message, base)
+	if err == nil {
+		e.setSchedules(c.Name, c)
+	}
+	return v, created, err
+}
+
+// DeleteComposition deletes a composition (its versions and runs stay) and
+// stops its schedules.
+func (e *Engine) DeleteComposition(ctx context.Context, name string) error {
+	if err := e.store.DeleteComposition(ctx, name); err != nil {
+		return err
+	}
+	e.setSchedules(name, nil)
+	return nil
+}
+
+// loadSchedules makes the schedules of every stored composition active, at
+// start.
+func (e *Engine) loadSchedules(ctx context.Context) error {
+	versions, err := e.store.ListCompositions(ctx)
+	if err != nil {
+		return fmt.Errorf("engine: load schedules: %w", err)
+	}
+	for _, v := range versions {
+		c, err := e.CompositionVersion(ctx, v.Name, v.Version)
+		if err != nil {
+			if strings.Contains(v.Source, "schedules:") {
+				e.log.Warn("composition does not validate any more; its schedules are not active", "composition", v.Name, "version", v.Version, "err", err)
+			}
+			continue
+		}
+		e.setSchedules(v.Name, c)
+	}
+	return nil
 }
 
 // loadForSave validates source and, when name is given, that the source

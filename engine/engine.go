@@ -25,6 +25,8 @@ type Store interface {
 	GetCompositionVersion(ctx context.Context, name string, version int) (model.CompositionVersion, error)
 	SaveComposition(ctx context.Context, name, source, author, message string) (model.CompositionVersion, bool, error)
 	SaveCompositionIf(ctx context.Context, name, source, author, message string, base int) (model.CompositionVersion, bool, error)
+	ListCompositions(ctx context.Context) ([]model.CompositionVersion, error)
+	DeleteComposition(ctx context.Context, name string) error
 	CreateRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun) error
 	SaveState(ctx context.Context, r *model.Run, tasks ...*model.TaskRun) error
 	FinishRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun, follow []model.NewRun, events []*model.Event) error
@@ -175,6 +177,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	if len(runs) > 0 {
 		e.log.Info("recovered unfinished runs", "runs", len(runs))
+	}
+	if err := e.loadSchedules(ctx); err != nil {
+		return err
 	}
 	go e.scheduleLoop()
 	go e.scheduleTriggers()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,8 +31,10 @@ const maxRuleChain = 10
 type triggers struct {
 	mu       sync.RWMutex
 	byName   map[string]*triggerState
-	problems []TriggerProblem // stored triggers that are not active
-	changed  chan struct{}    // wakes the schedule loop when the set changes
+	files    []*trigger.Trigger            // from trigger files and the API
+	owned    map[string][]*trigger.Trigger // derived from compositions' schedules, by composition
+	problems []TriggerProblem              // stored triggers that are not active
+	changed  chan struct{}                 // wakes the schedule loop when the set changes
 }
 
 // triggerState is one active trigger with its limiter and counters.
@@ -51,15 +54,28 @@ type TriggerInfo struct {
 }
 
 func newTriggers() *triggers {
-	return &triggers{byName: map[string]*triggerState{}, changed: make(chan struct{}, 1)}
+	return &triggers{byName: map[string]*triggerState{}, owned: map[string][]*trigger.Trigger{}, changed: make(chan struct{}, 1)}
 }
 
-// SetTriggers replaces the active triggers. Counters of triggers that stay
-// are kept.
+// SetTriggers replaces the active triggers of trigger files and the API.
+// Counters of triggers that stay are kept.
 func (e *Engine) SetTriggers(ts []*trigger.Trigger) {
 	e.trig.mu.Lock()
-	next := make(map[string]*triggerState, len(ts))
-	for _, t := range ts {
+	e.trig.files = ts
+	e.activateLocked()
+	e.trig.mu.Unlock()
+	e.triggersChanged()
+}
+
+// activateLocked makes the triggers of files and of compositions' schedules
+// the active set, keeping the limiters and counters of those that stay.
+func (e *Engine) activateLocked() {
+	all := slices.Clone(e.trig.files)
+	for _, ts := range e.trig.owned {
+		all = append(all, ts...)
+	}
+	next := make(map[string]*triggerState, len(all))
+	for _, t := range all {
 		st := e.trig.byName[t.Name]
 		if st == nil {
 			st = &triggerState{}
@@ -74,11 +90,58 @@ func (e *Engine) SetTriggers(ts []*trigger.Trigger) {
 		next[t.Name] = st
 	}
 	e.trig.byName = next
-	e.trig.mu.Unlock()
+}
+
+// triggersChanged wakes the schedule loop.
+func (e *Engine) triggersChanged() {
 	select {
 	case e.trig.changed <- struct{}{}:
 	default:
 	}
+}
+
+// ScheduleName is the name of the schedule trigger the server derives from
+// schedule i (from 0) of a composition: "nightly:schedule-1".
+func ScheduleName(composition string, i int) string {
+	return composition + ":schedule-" + strconv.Itoa(i+1)
+}
+
+// setSchedules makes a composition's schedules active, replacing those of
+// its earlier version; nil c removes them (a deleted composition). The
+// composition has been validated, so its crons parse.
+func (e *Engine) setSchedules(name string, c *composition.Composition) {
+	var ts []*trigger.Trigger
+	if c != nil {
+		for i, s := range c.Schedules {
+			cr, err := composition.NewCron(s.Cron, s.Timezone)
+			if err != nil {
+				e.log.Error("composition schedule not active", "composition", name, "schedule", i+1, "err", err)
+				continue
+			}
+			cr.CatchUp, cr.Overlap = s.CatchUp, s.Overlap
+			ts = append(ts, &trigger.Trigger{
+				Name:        ScheduleName(name, i),
+				Kind:        trigger.Schedule,
+				Description: fmt.Sprintf("Schedule %d of composition %s, declared in its `schedules:`.", i+1, name),
+				Cron:        cr,
+				Rules:       []trigger.Rule{{Name: "schedule", Run: trigger.RunSpec{Composition: name, Params: s.Params}}},
+				Owner:       name,
+			})
+		}
+	}
+	e.trig.mu.Lock()
+	if len(ts) == 0 && len(e.trig.owned[name]) == 0 {
+		e.trig.mu.Unlock()
+		return
+	}
+	if len(ts) == 0 {
+		delete(e.trig.owned, name)
+	} else {
+		e.trig.owned[name] = ts
+	}
+	e.activateLocked()
+	e.trig.mu.Unlock()
+	e.triggersChanged()
 }
 
 // Trigger returns an active trigger.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"baton/engine"
 	"baton/model"
 	"baton/storage"
 	"baton/trigger"
@@ -158,5 +159,63 @@ rules:
 	})
 	if n := len(h.runsOf("again")); n != 11 {
 		t.Errorf("%d runs of again, want 11 (the first and 10 chained)", n)
+	}
+}
+
+// TestCompositionSchedules: a composition's own schedules start runs with
+// their params, survive a restart, and stop when the composition drops
+// them or is deleted.
+func TestCompositionSchedules(t *testing.T) {
+	h := newHarness(t, `
+name: pulse
+params:
+  who: {type: string, required: true}
+schedules:
+  - cron: "@every 1s"
+    params: {who: scheduler}
+tasks:
+  - id: say
+    run: echo "$WHO"
+    env: {WHO: "${{ params.who }}"}
+`)
+	name := engine.ScheduleName("pulse", 0)
+	waitFor(t, "a scheduled run", func() bool { return len(h.runsOf("pulse")) > 0 })
+	r := h.runsOf("pulse")[0]
+	if r.Params["who"] != "scheduler" || !strings.Contains(r.Trigger, name) {
+		t.Errorf("scheduled run: params %v, trigger %q; want who=scheduler, started by %s", r.Params, r.Trigger, name)
+	}
+	info, ok := h.eng.Trigger(name)
+	if !ok || info.Owner != "pulse" || info.Cron.Spec != "@every 1s" {
+		t.Fatalf("derived trigger = %+v, %v", info, ok)
+	}
+
+	// A restart brings the schedule back from the stored composition.
+	h.stop(time.Second)
+	h.start()
+	if _, ok := h.eng.Trigger(name); !ok {
+		t.Fatal("the schedule is not active after a restart")
+	}
+
+	// A version without schedules stops it.
+	h.save("name: pulse\nparams:\n  who: {type: string, required: true}\ntasks:\n  - id: say\n    run: echo hi\n")
+	if _, ok := h.eng.Trigger(name); ok {
+		t.Error("the schedule is still active after the composition dropped it")
+	}
+	before := len(h.runsOf("pulse"))
+	time.Sleep(2200 * time.Millisecond)
+	if after := len(h.runsOf("pulse")); after > before+1 { // one may have been firing as it changed
+		t.Errorf("%d runs started after the schedule was removed", after-before)
+	}
+
+	// Deleting a composition stops its schedules too.
+	h.save("name: pulse\nparams:\n  who: {type: string, default: x}\nschedules:\n  - cron: \"@daily\"\ntasks:\n  - id: say\n    run: echo hi\n")
+	if _, ok := h.eng.Trigger(name); !ok {
+		t.Fatal("the new schedule is not active")
+	}
+	if err := h.eng.DeleteComposition(context.Background(), "pulse"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := h.eng.Trigger(name); ok {
+		t.Error("the schedule of a deleted composition is still active")
 	}
 }

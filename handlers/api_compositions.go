@@ -89,7 +89,7 @@ func (h *Handler) apiCompositionPut(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) apiCompositionDelete(w http.ResponseWriter, r *http.Request) {
-	if err := h.store.DeleteComposition(r.Context(), r.PathValue("name")); err != nil {
+	if err := h.engine.DeleteComposition(r.Context(), r.PathValue("name")); err != nil {
 		h.fail(w, r, err)
 		return
 	}

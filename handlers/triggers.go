@@ -209,6 +209,8 @@ type triggerJSON struct {
 	Rate        string      `json:"rate,omitempty"`
 	Invalid     string      `json:"invalid,omitempty"`
 	Source      string      `json:"source,omitempty"`
+	// Owner is the composition whose schedules: declares this trigger.
+	Owner string `json:"composition,omitempty"`
 }
 
 // lookupEnv reads the server's environment for secret_env.
@@ -228,7 +230,7 @@ type ruleJSON struct {
 }
 
 func (h *Handler) toTriggerJSON(r *http.Request, t engine.TriggerInfo) triggerJSON {
-	j := triggerJSON{Name: t.Name, Kind: string(t.Kind), Description: t.Description, Next: t.Next,
+	j := triggerJSON{Name: t.Name, Kind: string(t.Kind), Description: t.Description, Next: t.Next, Owner: t.Owner,
 		Accepted: t.Accepted, Rejected: t.Rejected, Limited: t.Limited, Rules: []ruleJSON{}}
 	switch t.Kind {
 	case trigger.GitHub, trigger.GitLab, trigger.Generic:
@@ -341,6 +343,10 @@ func (h *Handler) apiTriggerPut(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) apiTriggerDelete(w http.ResponseWriter, r *http.Request) {
+	if t, ok := h.engine.Trigger(r.PathValue("name")); ok && t.Owner != "" {
+		h.fail(w, r, &engine.StateError{Msg: fmt.Sprintf("trigger %s is a schedule of composition %s; remove it from that composition's schedules: (the editor's Settings tab)", t.Name, t.Owner)})
+		return
+	}
 	if err := h.store.DeleteTrigger(r.Context(), r.PathValue("name")); err != nil {
 		h.fail(w, r, err)
 		return

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -81,6 +82,13 @@ func (h *Handler) compositionPage(r *http.Request, name string) (*compositionMod
 	} else {
 		m.comp = c
 		m.DescriptionHTML = markdown(c.Description)
+		for i, sc := range c.Schedules {
+			view := pages.ScheduleView{Trigger: engine.ScheduleName(c.Name, i), Cron: sc.Cron, Zone: cmp.Or(sc.Timezone, "UTC"), Params: paramsText(sc.Params)}
+			if cr, err := composition.NewCron(sc.Cron, sc.Timezone); err == nil {
+				view.Next = cr.NextN(m.Now, 3)
+			}
+			m.Schedules = append(m.Schedules, view)
+		}
 		for _, t := range c.Tasks {
 			m.Tasks = append(m.Tasks, t.ID)
 		}
@@ -199,4 +207,18 @@ func (h *Handler) compositionRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, fmt.Sprintf("/runs/%d", run.ID))
+}
+
+// paramsText shows fixed params as name=value, by name.
+func paramsText(params map[string]any) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + composition.FormatValue(params[k])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -212,6 +212,26 @@ func (h *Handler) editorAction(w http.ResponseWriter, r *http.Request) {
 				actErr = d.RemoveParam(c.Params[i].Name)
 			}
 		}
+	case "schedule":
+		except = "settings"
+		i := r.PostFormValue("index")
+		errKey = "sched-" + i
+		n, err := strconv.Atoi(i)
+		if err != nil {
+			actErr = errors.New("the schedule's form could not be read; reload the editor")
+			break
+		}
+		actErr = d.SetSchedule(n, scheduleEdit(r, i))
+	case "schedule-add":
+		st.tab = "settings"
+		if c := d.Composition(); c != nil {
+			actErr = d.SetSchedule(len(c.Schedules), editor.ScheduleEdit{Cron: "@daily"})
+		}
+	case "schedule-remove":
+		st.tab = "settings"
+		if i, err := strconv.Atoi(r.PostFormValue("index")); err == nil {
+			actErr = d.RemoveSchedule(i)
+		}
 	case "yaml":
 		except = "yaml"
 		src := strings.ReplaceAll(r.PostFormValue("yaml"), "\r\n", "\n")
@@ -271,7 +291,23 @@ func placeError(m *pages.Editor, key, msg string, posted []string) bool {
 			return true
 		}
 	}
+	for i := range m.Settings.Schedules {
+		if "sched-"+strconv.Itoa(m.Settings.Schedules[i].Index) == key {
+			m.Settings.Schedules[i].Errors = append([]string{msg}, m.Settings.Schedules[i].Errors...)
+			return true
+		}
+	}
 	return false
+}
+
+// scheduleEdit reads the form of schedule row i.
+func scheduleEdit(r *http.Request, i string) editor.ScheduleEdit {
+	p := "sched-" + i + "-"
+	return editor.ScheduleEdit{
+		Cron: r.PostFormValue(p + "cron"), Timezone: r.PostFormValue(p + "timezone"),
+		Params:  strings.ReplaceAll(r.PostFormValue(p+"params"), "\r\n", "\n"),
+		CatchUp: r.PostFormValue(p+"catch_up") == "true", Overlap: r.PostFormValue(p+"overlap") == "true",
+	}
 }
 
 // newParamName returns a param name no param has yet.

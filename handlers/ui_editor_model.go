@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"baton/composition"
 	"baton/editor"
@@ -303,6 +304,17 @@ func settingsModel(d *editor.Doc) pages.Settings {
 		s.Params = append(s.Params, pages.ParamRow{Index: i, Name: p.Name, Type: pe.Type, Required: pe.Required,
 			Default: pe.Default, Enum: pe.Enum, Description: pe.Description, Errors: byKey["params."+p.Name]})
 	}
+	for i, sc := range c.Schedules {
+		se := editor.ScheduleForm(sc)
+		row := pages.ScheduleRow{Index: i, Cron: se.Cron, Timezone: se.Timezone, Params: se.Params, CatchUp: se.CatchUp, Overlap: se.Overlap,
+			Errors: byKey["schedules."+strconv.Itoa(i)]}
+		if cr, err := composition.NewCron(sc.Cron, sc.Timezone); err == nil {
+			if next := cr.Next(time.Now()); !next.IsZero() {
+				row.Next = next.Format("Mon 2 Jan 15:04 MST")
+			}
+		}
+		s.Schedules = append(s.Schedules, row)
+	}
 	s.Errors = byKey[""]
 	return s
 }
@@ -341,6 +353,10 @@ func settingKey(path string) string {
 		}
 	case "workspace":
 		return "workspace.clean"
+	case "schedules":
+		if len(parts) > 1 {
+			return "schedules." + parts[1]
+		}
 	case "outputs":
 		return "outputs"
 	case "on_failure", "requires":
@@ -447,6 +463,23 @@ func (h *Handler) pendingEdits(r *http.Request, st *editorState) map[string]stri
 		}
 		if err := d.SetParam(orig[0], edit); err != nil {
 			errs["param-"+strconv.Itoa(i)] = err.Error()
+		}
+	}
+	for i := 0; ; i++ {
+		key := strconv.Itoa(i)
+		if _, posted := r.PostForm["sched-"+key+"-cron"]; !posted {
+			break
+		}
+		c := d.Composition()
+		if i >= len(c.Schedules) {
+			break
+		}
+		edit := scheduleEdit(r, key)
+		if edit == editor.ScheduleForm(c.Schedules[i]) {
+			continue
+		}
+		if err := d.SetSchedule(i, edit); err != nil {
+			errs["sched-"+key] = err.Error()
 		}
 	}
 	return errs

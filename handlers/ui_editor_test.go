@@ -477,3 +477,43 @@ func TestHistoryAndRestore(t *testing.T) {
 		t.Errorf("version 1 source = %q", v.Source)
 	}
 }
+
+// TestEditorSchedules edits a composition's schedules on the settings tab:
+// a cron that never fires shows on its row; rows are added and removed.
+func TestEditorSchedules(t *testing.T) {
+	a, c := newEditorAPI(t)
+	src, err := os.ReadFile("../examples/nightly-cleanup.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.do("PUT", "/api/v1/compositions/nightly-cleanup", string(src), http.StatusCreated, nil)
+	_, page := a.page(c, "GET", "/compositions/nightly-cleanup/edit", nil)
+	if rows := byTestID(t, page, "schedule-next"); len(rows) != 2 || textOf(rows[0]) == "" {
+		t.Fatalf("schedule rows with their next time: %d", len(rows))
+	}
+	form := formValues(t, page)
+	form.Set("sched-1-cron", "0 0 30 2 *")
+	_, body := editorPost(a, c, "/editor", form, "op", "schedule", "index", "1")
+	errs := byTestID(t, body, "schedule-error")
+	if len(errs) != 1 || !strings.Contains(textOf(errs[0]), "never fires") {
+		t.Fatalf("schedule errors = %v", errs)
+	}
+	if doc := formValues2(t, body).Get("doc"); !strings.Contains(doc, `cron: 0 0 30 2 *`) && !strings.Contains(doc, `cron: "0 0 30 2 *"`) {
+		t.Errorf("the YAML lacks the new cron:\n%s", doc)
+	}
+	form = formValues(t, page)
+	_, body = editorPost(a, c, "/editor", form, "op", "schedule-add")
+	if rows := byTestID(t, body, "schedule-next"); len(rows) != 3 {
+		t.Errorf("after adding: %d schedules", len(rows))
+	}
+	_, body = editorPost(a, c, "/editor", formValues(t, body), "op", "schedule-remove", "index", "0")
+	doc := formValues(t, body).Get("doc")
+	if strings.Contains(doc, "0 3 * * *") || !strings.Contains(doc, "0 12 * * 6") {
+		t.Errorf("after removing the first schedule:\n%s", doc)
+	}
+	// The composition page lists the schedules with their next times.
+	_, page = a.page(c, "GET", "/compositions/nightly-cleanup", nil)
+	if n := byTestID(t, page, "schedule-next"); len(n) != 6 {
+		t.Errorf("composition page shows %d next times, want 3 for each of 2 schedules", len(n))
+	}
+}

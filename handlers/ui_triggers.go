@@ -16,7 +16,7 @@ import (
 
 func (h *Handler) triggerRow(r *http.Request, t engine.TriggerInfo) pages.TriggerRow {
 	j := h.toTriggerJSON(r, t)
-	row := pages.TriggerRow{Name: j.Name, Kind: j.Kind, URL: j.HookURL, Next: j.Next, Rules: len(j.Rules),
+	row := pages.TriggerRow{Name: j.Name, Kind: j.Kind, URL: j.HookURL, Next: j.Next, Rules: len(j.Rules), Owner: j.Owner,
 		Accepted: j.Accepted, Rejected: j.Rejected, Limited: j.Limited}
 	if j.Schedule != "" {
 		row.Schedule = j.Schedule + " (" + j.Timezone + ")"

@@ -261,7 +261,7 @@ func (d *decoder) schedule(t *Trigger, root *node, f map[string]entry, kindKnown
 		if s, ok := d.text(e.val, "timezone"); ok && s != "" {
 			c.Timezone = s
 		}
-		if _, err := loadZone(c.Timezone); err != nil {
+		if _, err := composition.LoadZone(c.Timezone); err != nil {
 			d.probs.add(e.val.pos, "timezone: %v", err)
 			zoneOK = false
 		}
@@ -288,12 +288,13 @@ func (d *decoder) schedule(t *Trigger, root *node, f map[string]entry, kindKnown
 	if !zoneOK {
 		return
 	}
-	parsed, err := NewCron(s, c.Timezone)
+	parsed, err := composition.NewCron(s, c.Timezone)
 	if err != nil {
 		d.probs.add(spec.val.pos, "schedule: %v", err)
 		return
 	}
-	c.sched, c.loc = parsed.sched, parsed.loc
+	parsed.CatchUp, parsed.Overlap = c.CatchUp, c.Overlap
+	t.Cron = parsed
 }
 
 // fields returns the entries of the map n by key, records the positions of

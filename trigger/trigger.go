@@ -11,8 +11,6 @@ package trigger
 import (
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	"baton/composition"
 )
 
@@ -56,6 +54,9 @@ type Trigger struct {
 	Source []byte
 	File   string
 	Pos    composition.Positions
+	// Owner is set on the schedules the server derives from a
+	// composition's own schedules: the composition that declares it.
+	Owner string
 }
 
 // GenericAuth is how a generic webhook proves itself.
@@ -89,18 +90,8 @@ type RunSpec struct {
 	Params      map[string]any
 }
 
-// Cron is a parsed schedule.
-type Cron struct {
-	Spec     string // as written: "0 3 * * *", "@daily", "@every 90m"
-	Timezone string // IANA name, default UTC
-	// CatchUp: after downtime, start one run for the latest time missed.
-	CatchUp bool
-	// Overlap: start even while a run this schedule started is active.
-	Overlap bool
-
-	sched cron.Schedule  // the parsed Spec; nil when not made by Parse or NewCron
-	loc   *time.Location // the loaded Timezone
-}
+// Cron is a parsed schedule, shared with compositions' own schedules.
+type Cron = composition.Cron
 
 // Delivery is one verified webhook request.
 type Delivery struct {

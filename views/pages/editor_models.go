@@ -107,6 +107,7 @@ func (f EditField) MsgID() string { return "msg-" + f.Op + "-" + f.Key }
 type Settings struct {
 	Fields      []EditField
 	Params      []ParamRow
+	Schedules   []ScheduleRow
 	PreviewHTML string // the description rendered
 	Errors      []string
 }
@@ -121,6 +122,18 @@ type ParamRow struct {
 	Enum        string
 	Description string
 	Errors      []string
+}
+
+// ScheduleRow is one schedule in the settings.
+type ScheduleRow struct {
+	Index    int
+	Cron     string
+	Timezone string
+	Params   string // name=value lines
+	CatchUp  bool
+	Overlap  bool
+	Next     string // when it fires next, or "" when it cannot
+	Errors   []string
 }
 
 // EditorProblem is a problem with its place in the YAML.

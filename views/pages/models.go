@@ -125,6 +125,16 @@ type Composition struct {
 	Form            RunForm
 	Runs            []components.RunRow
 	Tasks           []string
+	Schedules       []ScheduleView
+}
+
+// ScheduleView is one of a composition's schedules with its next times.
+type ScheduleView struct {
+	Trigger string // the name its events are recorded under
+	Cron    string
+	Zone    string
+	Params  string
+	Next    []time.Time
 }
 
 // RunForm is the params form that starts a run, with a message per field
@@ -265,6 +275,7 @@ type TriggerRow struct {
 	Kind     string
 	URL      string // where events go: the hook, or the API endpoint
 	Schedule string // cron and zone
+	Owner    string // the composition that declares this schedule, if one does
 	Next     []time.Time
 	Rules    int
 	Accepted int64

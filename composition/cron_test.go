@@ -1,4 +1,4 @@
-package trigger
+package composition
 
 import (
 	"math/rand/v2"

@@ -1,13 +1,28 @@
-package trigger
+package composition
 
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
 )
+
+// Cron is a parsed schedule: when a schedule trigger or a composition's
+// schedule fires.
+type Cron struct {
+	Spec     string // as written: "0 3 * * *", "@daily", "@every 90m"
+	Timezone string // IANA name, default UTC
+	// CatchUp: after downtime, start one run for the latest time missed.
+	CatchUp bool
+	// Overlap: start even while a run this schedule started is active.
+	Overlap bool
+
+	sched cron.Schedule  // the parsed Spec; nil when not made by NewCron
+	loc   *time.Location // the loaded Timezone
+}
 
 // MaxNextN bounds how many fire times NextN returns.
 const MaxNextN = 1000
@@ -23,7 +38,7 @@ func NewCron(spec, timezone string) (*Cron, error) {
 	if timezone == "" {
 		timezone = "UTC"
 	}
-	loc, err := loadZone(timezone)
+	loc, err := LoadZone(timezone)
 	if err != nil {
 		return nil, err
 	}
@@ -36,20 +51,20 @@ func NewCron(spec, timezone string) (*Cron, error) {
 	}
 	c := &Cron{Spec: spec, Timezone: timezone, sched: sched, loc: loc}
 	if c.Next(time.Now()).IsZero() {
-		return nil, fmt.Errorf("%s never fires%s", quote(spec), whyNever(sched))
+		return nil, fmt.Errorf("%s never fires%s", quoteClip(spec), whyNever(sched))
 	}
 	return c, nil
 }
 
-// loadZone loads an IANA time zone. "Local" is refused: a schedule must not
+// LoadZone loads an IANA time zone. "Local" is refused: a schedule must not
 // depend on how the server's clock is set up.
-func loadZone(name string) (*time.Location, error) {
+func LoadZone(name string) (*time.Location, error) {
 	if name == "Local" {
 		return nil, errors.New(`"Local" depends on the server; name an IANA zone such as Europe/Berlin, or UTC`)
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, fmt.Errorf("unknown time zone %s; name an IANA zone such as Europe/Berlin, America/New_York or UTC", quote(name))
+		return nil, fmt.Errorf("unknown time zone %s; name an IANA zone such as Europe/Berlin, America/New_York or UTC", quoteClip(name))
 	}
 	return loc, nil
 }
@@ -68,15 +83,15 @@ func parseSpec(spec string) (cron.Schedule, error) {
 		d, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(s, "@every")))
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("%s is not valid: @every takes a duration such as 90s, 10m or 1h30m", quote(spec))
+			return nil, fmt.Errorf("%s is not valid: @every takes a duration such as 90s, 10m or 1h30m", quoteClip(spec))
 		case d < time.Second || d%time.Second != 0:
-			return nil, fmt.Errorf("%s is not valid: @every takes a whole number of seconds, at least 1s", quote(spec))
+			return nil, fmt.Errorf("%s is not valid: @every takes a whole number of seconds, at least 1s", quoteClip(spec))
 		}
 		return cron.Every(d), nil
 	}
 	sched, err := cron.ParseStandard(s)
 	if err != nil {
-		return nil, fmt.Errorf("%s is not valid: %v; %s", quote(spec), err, help)
+		return nil, fmt.Errorf("%s is not valid: %v; %s", quoteClip(spec), err, help)
 	}
 	return sched, nil
 }
@@ -107,14 +122,14 @@ func whyNever(sched cron.Schedule) string {
 }
 
 // Location returns the schedule's time zone; nil for a Cron not made by
-// Parse or NewCron.
+// NewCron.
 func (c *Cron) Location() *time.Location {
 	return c.loc
 }
 
 // Next returns the first fire time strictly after after, in the schedule's
 // zone, or the zero time when there is none in the next five years (or c
-// was not made by Parse or NewCron). Fire times fall on whole seconds
+// was not made by NewCron). Fire times fall on whole seconds
 // (whole minutes for five-field schedules). "@every D" has no fixed phase:
 // its next time is always after+D, rounded down to the second.
 //
@@ -193,4 +208,9 @@ func (c *Cron) Latest(after, upTo time.Time) (time.Time, bool) {
 		latest = n
 	}
 	return latest, true
+}
+
+// quoteClip quotes s for a message, shortened to 40 characters.
+func quoteClip(s string) string {
+	return strconv.Quote(truncate(s, 40))
 }
