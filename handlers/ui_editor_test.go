@@ -20,7 +20,7 @@ import (
 // formValues returns what a browser would post for the editor's form as the
 // page shows it: every named input, checked box, selected option and
 // textarea inside #editor-form.
-func formValues(t *testing.T, page string) url.Values {
+func formValues(t testing.TB, page string) url.Values {
 	t.Helper()
 	root, err := html.Parse(strings.NewReader(page))
 	if err != nil {
@@ -515,5 +515,57 @@ func TestEditorSchedules(t *testing.T) {
 	_, page = a.page(c, "GET", "/compositions/nightly-cleanup", nil)
 	if n := byTestID(t, page, "schedule-next"); len(n) != 6 {
 		t.Errorf("composition page shows %d next times, want 3 for each of 2 schedules", len(n))
+	}
+}
+
+// BenchmarkEditorActions measures the editor's round trips on the largest
+// example (release-webapp, 9 tasks): opening it, a field change (a parts
+// answer), a drag (the whole editor), and the YAML tab. Each parses,
+// changes, formats and validates the composition and renders the answer.
+func BenchmarkEditorActions(b *testing.B) {
+	reg := plugin.NewRegistry()
+	if _, err := reg.LoadDir("../examples/plugins"); err != nil {
+		b.Fatal(err)
+	}
+	a := newAPIWith(b, reg, engine.HubConfig{}, 2)
+	c := a.browserClient()
+	a.login(c)
+	src, err := os.ReadFile("../examples/release-webapp.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	a.do("PUT", "/api/v1/compositions/release-webapp", string(src), http.StatusCreated, nil)
+	_, page := a.page(c, "GET", "/compositions/release-webapp/edit", nil)
+	form := formValues(b, page)
+	form.Set("selected", "fetch")
+	rows := `[["fetch","provision","checkout-tests"],["deploy"],["acceptance"],["approve"],["deprovision"]]`
+	for _, bc := range []struct {
+		name, method, path string
+		extra              []string
+	}{
+		{"open", "GET", "/compositions/release-webapp/edit", nil},
+		{"field", "POST", "/editor", []string{"op", "field", "key", "url", "in-field-url", "${{ params.artifact_url }}?x=1"}},
+		{"layout", "POST", "/editor", []string{"op", "layout", "rows", rows}},
+		{"yaml", "POST", "/editor", []string{"op", "yaml", "yaml", string(src) + "# a comment\n"}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				var f url.Values
+				if bc.method == "POST" {
+					f = url.Values{}
+					for k, v := range form {
+						f[k] = v
+					}
+					for j := 0; j+1 < len(bc.extra); j += 2 {
+						f.Set(bc.extra[j], bc.extra[j+1])
+					}
+				}
+				resp, _ := a.page(c, bc.method, bc.path, f)
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("%s: %d", bc.name, resp.StatusCode)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/action")
+		})
 	}
 }
