@@ -27,7 +27,7 @@ var _ Catalog = fakeCatalog(nil)
 
 func testCatalog() fakeCatalog {
 	return fakeCatalog{
-		{Name: "http", Fields: []FieldSpec{
+		{Name: "http", InProcess: true, Fields: []FieldSpec{
 			{Name: "url", Type: TypeString, Required: true},
 			{Name: "method", Type: TypeString, Default: "GET", Enum: []any{"GET", "POST", "PUT", "DELETE"}},
 			{Name: "body", Type: TypeText},

@@ -133,6 +133,9 @@ type TypeSpec struct {
 	Group       string // palette group: "Basics", "Flow", or the plugin's name
 	Icon        string // short icon name for the editor
 	Control     bool   // handled by the engine itself (approval, composition, wait, sleep)
+	// InProcess types run inside the server without a process of their
+	// own (http); like control types, a task's env does not reach them.
+	InProcess bool
 	Fields      []FieldSpec
 	// Exports lists context keys the type sets, so the editor can say which
 	// task a defaulted field inherits from.

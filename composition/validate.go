@@ -125,6 +125,9 @@ func (v *validator) checkType(i int, t *Task) {
 		return
 	}
 	v.checkFields(i, t, spec)
+	if len(t.Env) > 0 && (spec.Control || spec.InProcess) {
+		v.probs.add(v.at(path+".env", path), "env has no effect in %s: type %s runs no process to see it; put the values in its fields, with ${{ }} where they come from elsewhere", taskLabel(i, t.ID), t.Type)
+	}
 }
 
 // checkFields checks a task's with against its type's fields.

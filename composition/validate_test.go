@@ -262,3 +262,14 @@ tasks:
 		t.Errorf("schedules after Format: %+v\n%s", again.Schedules, out)
 	}
 }
+
+func TestEnvWithoutProcess(t *testing.T) {
+	src := "name: e\ntasks:\n  - id: call\n    type: http\n    with: {url: \"http://x\"}\n    env: {TOKEN: abc}\n  - id: ok\n    run: echo $A\n    env: {A: b}\n"
+	_, err := Load("e.yaml", []byte(src), testCatalog())
+	if err == nil || !strings.Contains(err.Error(), "e.yaml:6:10: env has no effect in task call: type http runs no process") {
+		t.Errorf("problems = %v", err)
+	}
+	if strings.Count(err.Error(), "\n") != 0 {
+		t.Errorf("env on a shell task was reported too: %v", err)
+	}
+}

@@ -26,9 +26,10 @@ func builtinTypes() []*TaskType {
 			},
 		},
 		{
-			Name:  "http",
-			Group: "Basics",
-			Icon:  "globe",
+			Name:      "http",
+			Group:     "Basics",
+			Icon:      "globe",
+			InProcess: true,
 			Description: "Sends one HTTP request. The `status` output holds the status code; the `body` output holds " +
 				"a textual body up to 1 MiB unless `save_as` is set. `pick` copies values out of a JSON response " +
 				"into outputs.",
