@@ -146,6 +146,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	// Make the unknown-user hash now, so the first failed login takes no
+	// longer than the rest.
+	go auth.CheckNoUser("")
 	log.Info("baton is serving", "url", "http://"+ln.Addr().String(), "data", cfg.data, "version", version)
 
 	select {

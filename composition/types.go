@@ -136,7 +136,7 @@ type TypeSpec struct {
 	// InProcess types run inside the server without a process of their
 	// own (http); like control types, a task's env does not reach them.
 	InProcess bool
-	Fields      []FieldSpec
+	Fields    []FieldSpec
 	// Exports lists context keys the type sets, so the editor can say which
 	// task a defaulted field inherits from.
 	Exports []string
