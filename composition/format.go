@@ -21,7 +21,7 @@ import (
 // outputs, tasks; a task's as id, name, type (left out for a shell task
 // written with run:), run, needs (only when the file gave needs:, as given, or when Needs
 // differs from what leaving it out means), if, with, env,
-// timeout, retries, retry_delay, continue_on_error, requires. Zero values
+// timeout, retries, retry_delay, continue_on_error, always, requires. Zero values
 // are left out, maps of free-form values are sorted by key, multi-line text
 // is written as a literal block (|) where YAML can hold it exactly, and
 // strings are quoted only when they would otherwise read as something else.
@@ -211,6 +211,9 @@ func taskMap(t *Task, writeNeeds bool) omap {
 	}
 	if t.ContinueOnError {
 		m.add("continue_on_error", true)
+	}
+	if t.Always {
+		m.add("always", true)
 	}
 	if t.Requires != nil {
 		m.add("requires", requiresMap(t.Requires))

@@ -113,6 +113,7 @@ tasks:
     retries: 3
     retry_delay: 1m
     continue_on_error: true
+    always: true
     requires: {pool: p, labels: {"a b": "c"}, facts: "facts.x > 1", local: true}
   - id: b
     type: ssh

@@ -6,7 +6,7 @@ import (
 )
 
 // taskKeys are the keys of a task, in the order Format writes them.
-var taskKeys = []string{"id", "name", "type", "run", "needs", "if", "with", "env", "timeout", "retries", "retry_delay", "continue_on_error", "requires"}
+var taskKeys = []string{"id", "name", "type", "run", "needs", "if", "with", "env", "timeout", "retries", "retry_delay", "continue_on_error", "always", "requires"}
 
 // ShellTaskType is the task type of a task that gives only run:.
 const ShellTaskType = "shell"
@@ -98,6 +98,9 @@ func (d *decoder) task(i int, n *ynode, path string) *Task {
 	}
 	if v, ok := f["continue_on_error"]; ok {
 		t.ContinueOnError, _ = d.flag(v, subject("continue_on_error", where))
+	}
+	if v, ok := f["always"]; ok {
+		t.Always, _ = d.flag(v, subject("always", where))
 	}
 	if v, ok := f["requires"]; ok {
 		t.Requires = d.requires(v, path+".requires", where)

@@ -137,6 +137,8 @@ func TestParseProblems(t *testing.T) {
 			[]string{`2:8: tasks must be a list of tasks, each starting with - id: <name>, not a map`}},
 		{"bool expected", "name: x\ntasks:\n  - id: b\n    run: x\n    continue_on_error: maybe\n",
 			[]string{`5:24: continue_on_error in task b must be true or false, not "maybe"`}},
+		{"always not a bool", "name: x\ntasks:\n  - id: b\n    run: x\n    always: later\n",
+			[]string{`5:13: always in task b must be true or false, not "later"`}},
 		{"missing name", "tasks: [{id: a, run: x}]\n",
 			[]string{`1:1: missing name; add one such as name: release-webapp`}},
 		{"bad name", "name: Release App\ntasks: [{id: a, run: x}]\n",

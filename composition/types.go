@@ -95,8 +95,11 @@ type Task struct {
 	Retries         int
 	RetryDelay      time.Duration
 	ContinueOnError bool
-	Requires        *Requires
-	Index           int // position in Tasks
+	// Always: the task still runs after the run has failed or been
+	// cancelled, once its needs have ended (cleanup such as deprovision).
+	Always   bool
+	Requires *Requires
+	Index    int // position in Tasks
 }
 
 // FieldType is the type of a task field or a composition parameter.

@@ -11,7 +11,7 @@ import (
 // TaskKeys are the keys SetTask and TaskValue know, in form order. The
 // requires.* keys set the task's own requires.
 var TaskKeys = []string{
-	"id", "name", "if", "run", "needs", "env", "timeout", "retries", "retry_delay", "continue_on_error",
+	"id", "name", "if", "run", "needs", "env", "timeout", "retries", "retry_delay", "continue_on_error", "always",
 	"requires.pool", "requires.labels", "requires.facts", "requires.local",
 }
 
@@ -31,7 +31,7 @@ var taskIDRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]*$`)
 //     empty means "needs nothing" (needs: []).
 //   - env, requires.labels: name=value lines.
 //   - timeout, retry_delay: durations such as 90s; retries: a whole number;
-//     continue_on_error: true or false; empty means the default.
+//     continue_on_error, always: true or false; empty means the default.
 //   - requires.pool, requires.facts: text; requires.local: true, false, or
 //     empty for no preference.
 //
@@ -78,6 +78,8 @@ func setTaskKey(c *composition.Composition, t *composition.Task, key, value stri
 		t.Retries, err = parseWhole(value, "retries")
 	case "continue_on_error":
 		t.ContinueOnError, err = parseBool(value, "continue_on_error")
+	case "always":
+		t.Always, err = parseBool(value, "always")
 	default:
 		sub, ok := strings.CutPrefix(key, "requires.")
 		if !ok {
@@ -271,6 +273,8 @@ func TaskValue(t *composition.Task, key string) string {
 		return fmt.Sprint(t.Retries)
 	case "continue_on_error":
 		return fmt.Sprint(t.ContinueOnError)
+	case "always":
+		return fmt.Sprint(t.Always)
 	}
 	if sub, ok := strings.CutPrefix(key, "requires."); ok {
 		return requiresValue(t.Requires, sub)

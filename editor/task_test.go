@@ -41,6 +41,8 @@ func TestSetTask(t *testing.T) {
 		{"retries", "3", func(t *composition.Task) bool { return t.Retries == 3 }},
 		{"retry_delay", "500ms", func(t *composition.Task) bool { return t.RetryDelay == 500*time.Millisecond }},
 		{"continue_on_error", "true", func(t *composition.Task) bool { return t.ContinueOnError }},
+		{"always", "true", func(t *composition.Task) bool { return t.Always }},
+		{"always", "", func(t *composition.Task) bool { return !t.Always }},
 		{"env", "A=1\n\nB = two words \n", func(t *composition.Task) bool {
 			return reflect.DeepEqual(t.Env, map[string]string{"A": "1", "B": "two words"})
 		}},

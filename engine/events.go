@@ -79,8 +79,11 @@ func (r *runner) handle(ev any) {
 			r.afterCommit(func() { ev.reply <- nil })
 		}
 	case evCancel:
-		if r.halt != haltCancelled {
+		switch {
+		case r.halt != haltCancelled:
 			r.log("", "cancelled by %s", ev.by)
+		case !r.forced:
+			r.log("", "cancelled again by %s: tasks marked always stop too", ev.by)
 		}
 		r.stop(haltCancelled, true, "cancelled by "+ev.by)
 		r.afterCommit(func() { ev.reply <- nil })
@@ -105,7 +108,7 @@ func (r *runner) handle(ev any) {
 // moved on meanwhile.
 func (r *runner) started(ev evStarted) error {
 	in := r.inflight[ev.task]
-	if in == nil || in.attempt != ev.attempt || r.shutdown || r.halt == haltCancelled {
+	if in == nil || in.attempt != ev.attempt || r.shutdown || (r.halt == haltCancelled && !r.mayRun(ev.task)) {
 		return errCancelled
 	}
 	r.markStarted(r.tasks[ev.task], ev.attempt)
@@ -128,7 +131,7 @@ func (r *runner) result(ev evResult) {
 		// It never started: cancelled while waiting for a slot, or its
 		// executor stopped taking work (the next try moves the run).
 		delete(r.inflight, ev.task)
-		if r.halt == haltCancelled {
+		if !r.mayRun(ev.task) {
 			t.Status, t.FinishedAt = model.TaskSkipped, time.Now()
 			r.touch(t)
 		} else if errors.Is(ev.res.Err, errAgentGone) {
@@ -137,7 +140,7 @@ func (r *runner) result(ev evResult) {
 		return
 	}
 	var notRun *notRunError
-	if errors.As(ev.res.Err, &notRun) && r.halt == running {
+	if errors.As(ev.res.Err, &notRun) && r.mayRun(ev.task) {
 		// The agent did not start it: place it again without counting
 		// the attempt.
 		delete(r.inflight, ev.task)
@@ -180,7 +183,7 @@ func (r *runner) result(ev evResult) {
 // going.
 func (r *runner) failOrRetry(t *model.TaskRun, outputs map[string]any, errText string) {
 	task := r.byID[t.TaskID]
-	if t.Attempt <= task.Retries && r.halt == running {
+	if t.Attempt <= task.Retries && r.mayRun(t.TaskID) {
 		delete(r.inflight, t.TaskID)
 		t.Status, t.Error = model.TaskPending, errText
 		r.log(t.TaskID, "attempt %d failed: %s; retrying in %s", t.Attempt, errText, task.RetryDelay)

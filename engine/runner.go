@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"baton/composition"
@@ -30,10 +31,12 @@ type runner struct {
 	cancel context.CancelFunc
 
 	byID     map[string]*composition.Task
+	upstream map[string][]string  // tasks marked always: every task they need, directly or not
 	inflight map[string]*inflight // started and not yet finished
 	holds    map[string]bool      // tasks waiting out their retry delay
 	halt     haltKind
 	haltErr  string
+	forced   bool // cancelled twice: tasks marked always stop too
 	shutdown bool
 	deadline <-chan time.Time // the run's timeout
 
@@ -94,6 +97,7 @@ func newRunner(e *Engine, r *model.Run, comp *composition.Composition, tasks []*
 	for _, t := range comp.Tasks {
 		rn.byID[t.ID] = t
 	}
+	rn.upstream = upstreamOfAlways(comp)
 	if rn.run.Context == nil {
 		rn.run.Context = map[string]string{}
 	}
@@ -164,7 +168,7 @@ func (r *runner) begin() {
 	dir := r.exec.WorkspacePath(key)
 	r.run.Context["workdir"] = dir
 	if err := r.exec.PrepareWorkspace(r.ctx, key, r.comp.Workspace.Clean); err != nil {
-		r.halt, r.haltErr = haltFailed, err.Error()
+		r.setHalt(haltFailed, err.Error())
 	}
 	r.runDirty = true
 	r.log("", "run %d of %s started on %s in %s", r.run.ID, r.run.Composition, r.exec.Name(), dir)
@@ -178,7 +182,7 @@ func (r *runner) step() bool {
 		if t.Status != model.TaskPending || r.inflight[t.TaskID] != nil || r.holds[t.TaskID] {
 			continue
 		}
-		if r.halt != running {
+		if !r.mayRun(t.TaskID) {
 			t.Status, t.FinishedAt = model.TaskSkipped, time.Now()
 			r.touch(t)
 			changed = true
@@ -193,9 +197,23 @@ func (r *runner) step() bool {
 	return changed
 }
 
-// ready reports whether every task t needs has ended.
+// mayRun reports whether a task may still start, retry or go on running:
+// while the run is healthy any task may; once it is failing or cancelled,
+// only tasks marked always, until a second cancel.
+func (r *runner) mayRun(id string) bool {
+	return r.halt == running || (r.byID[id].Always && !r.forced)
+}
+
+// ready reports whether every task t needs has ended. A task marked
+// always waits for everything upstream of it: once the run is failing,
+// tasks between it and a running one are skipped at once, and clean-up
+// must not start before what it cleans up has ended.
 func (r *runner) ready(t *model.TaskRun) bool {
-	for _, id := range r.byID[t.TaskID].Needs {
+	needs := r.byID[t.TaskID].Needs
+	if up, ok := r.upstream[t.TaskID]; ok {
+		needs = up
+	}
+	for _, id := range needs {
 		if !r.tasks[id].Status.Done() {
 			return false
 		}
@@ -463,14 +481,21 @@ func (r *runner) endTask(t *model.TaskRun, status model.TaskStatus, outputs map[
 // started are skipped and running work finishes; on cancel or timeout
 // (hard) running work and child runs are stopped too. Approvals, waits and
 // sleeps end at once either way. A cancel overrides an earlier failure.
+// Tasks marked always are spared: running ones go on, pending ones start
+// when their needs have ended; a second cancel stops them as well.
 func (r *runner) stop(kind haltKind, hard bool, msg string) {
 	if r.halt == haltCancelled {
-		return
-	}
-	if r.halt == running || kind == haltCancelled {
-		r.halt, r.haltErr = kind, msg
+		if kind != haltCancelled || r.forced {
+			return
+		}
+		r.forced = true
+	} else if r.halt == running || kind == haltCancelled {
+		r.setHalt(kind, msg)
 	}
 	for id, in := range r.inflight {
+		if r.mayRun(id) {
+			continue
+		}
 		switch in.kind {
 		case "work", "composition":
 			if hard {
@@ -483,6 +508,17 @@ func (r *runner) stop(kind haltKind, hard bool, msg string) {
 			r.endTask(r.tasks[id], model.TaskCancelled, nil, "the run "+statusWord(r.halt))
 		}
 	}
+}
+
+// setHalt records that the run will end failed or cancelled. The run's
+// row says so at the next commit, so a restart resumes it as such.
+func (r *runner) setHalt(kind haltKind, msg string) {
+	r.halt, r.haltErr = kind, msg
+	r.run.Ending, r.run.Error = model.RunFailed, msg
+	if kind == haltCancelled {
+		r.run.Ending = model.RunCancelled
+	}
+	r.runDirty = true
 }
 
 func statusWord(k haltKind) string {
@@ -514,7 +550,7 @@ func (r *runner) finish() []model.NewRun {
 	default:
 		r.run.Status = model.RunSucceeded
 	}
-	r.run.Error, r.run.FinishedAt = r.haltErr, now
+	r.run.Error, r.run.Ending, r.run.FinishedAt = r.haltErr, "", now
 	r.run.Outputs = r.outputs()
 	follow, events := r.runFinished()
 	if r.run.Status == model.RunFailed && r.comp.OnFailure != nil {
@@ -586,4 +622,35 @@ func anyMap[V any](m map[string]V) map[string]any {
 
 func (r *runner) log(taskID, format string, args ...any) {
 	r.e.systemLog(r.run.ID, taskID, format, args...)
+}
+
+// upstreamOfAlways lists, for each task marked always, every task it needs
+// directly or through others.
+func upstreamOfAlways(comp *composition.Composition) map[string][]string {
+	var out map[string][]string
+	for _, t := range comp.Tasks {
+		if !t.Always {
+			continue
+		}
+		seen := map[string]bool{}
+		var up []string
+		stack := slices.Clone(t.Needs)
+		for len(stack) > 0 {
+			id := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			up = append(up, id)
+			if n := comp.Task(id); n != nil {
+				stack = append(stack, n.Needs...)
+			}
+		}
+		if out == nil {
+			out = map[string][]string{}
+		}
+		out[t.ID] = up
+	}
+	return out
 }

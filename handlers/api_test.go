@@ -283,3 +283,64 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Errorf("routes not in openapi.json: %v\nopenapi.json paths with no route: %v", missing, extra)
 	}
 }
+
+// TestCancelSparesAlwaysTasks cancels a run whose clean-up task is marked
+// always: the API and the run page say how it will end while the clean-up
+// runs, and a second cancel stops it.
+func TestCancelSparesAlwaysTasks(t *testing.T) {
+	a := newAPI(t)
+	a.do("PUT", "/api/v1/compositions/tidy", `name: tidy
+tasks:
+  - id: work
+    run: sleep 60
+  - id: cleanup
+    always: true
+    run: sleep 60
+`, http.StatusCreated, nil)
+	var run runJSON
+	a.do("POST", "/api/v1/compositions/tidy/runs", ``, http.StatusCreated, &run)
+	path := fmt.Sprintf("/api/v1/runs/%d", run.ID)
+	waitTask := func(id, status string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			run = runJSON{}
+			a.do("GET", path, "", http.StatusOK, &run)
+			for _, tk := range run.Tasks {
+				if tk.ID == id && tk.Status == status {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("task %s never %s: %+v", id, status, run)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitTask("work", "running")
+	a.do("POST", path+"/cancel", ``, http.StatusAccepted, nil)
+	waitTask("cleanup", "running")
+	if run.Status != "running" || run.Ending != "cancelled" || run.Error != "cancelled by tester" {
+		t.Fatalf("while cleaning up: %+v", run)
+	}
+	c := a.browserClient()
+	a.login(c)
+	_, doc := a.page(c, "GET", fmt.Sprintf("/runs/%d", run.ID), nil)
+	if n := byTestID(t, doc, "run-ending"); len(n) != 1 || !strings.Contains(textOf(n[0]), "will end cancelled") {
+		t.Errorf("run page does not say how the run will end")
+	}
+	if n := byTestID(t, doc, "cancel"); len(n) != 1 || textOf(n[0]) != "Cancel again" {
+		t.Errorf("cancel button does not offer to cancel again")
+	}
+	a.do("POST", path+"/cancel", ``, http.StatusAccepted, nil)
+	waitTask("cleanup", "cancelled")
+	deadline := time.Now().Add(10 * time.Second)
+	for run.Status != "cancelled" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		run = runJSON{} // fields left out of the answer must not linger
+		a.do("GET", path, "", http.StatusOK, &run)
+	}
+	if run.Status != "cancelled" || run.Ending != "" {
+		t.Fatalf("after the second cancel: %+v", run)
+	}
+}

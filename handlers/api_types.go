@@ -16,6 +16,7 @@ type runJSON struct {
 	Version     int            `json:"version"`
 	Status      string         `json:"status"`
 	Error       string         `json:"error,omitempty"`
+	Ending      string         `json:"ending,omitempty"`
 	QueueReason string         `json:"queue_reason,omitempty"`
 	Trigger     string         `json:"trigger,omitempty"`
 	ParentRunID int64          `json:"parent_run_id,omitempty"`
@@ -122,7 +123,7 @@ func toRunJSON(r *model.Run, now time.Time) runJSON {
 	}
 	return runJSON{
 		ID: r.ID, Composition: r.Composition, Version: r.Version, Status: string(r.Status), Error: r.Error,
-		QueueReason: r.QueueReason, Trigger: r.Trigger, ParentRunID: r.ParentRunID, ParentTask: r.ParentTask,
+		Ending: string(r.Ending), QueueReason: r.QueueReason, Trigger: r.Trigger, ParentRunID: r.ParentRunID, ParentTask: r.ParentTask,
 		Params: params, Context: ctx, Outputs: r.Outputs, Agent: r.Agent, Workspace: r.Workspace,
 		CreatedAt: r.CreatedAt, StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt),
 		DurationMS: r.Duration(now).Milliseconds(),

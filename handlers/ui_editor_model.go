@@ -237,6 +237,7 @@ var taskLabels = map[string][3]string{ // label, kind, note
 	"retries":           {"Retries", "number", "Extra attempts after a failure."},
 	"retry_delay":       {"Retry delay", "duration", ""},
 	"continue_on_error": {"Continue on error", "bool", "When true, the task's failure does not fail the run."},
+	"always":            {"Always run", "bool", "When true, the task still runs after the run has failed or been cancelled (cleanup, such as deprovision)."},
 	"requires.pool":     {"Agent pool", "text", "Run this task on an agent of this pool."},
 	"requires.labels":   {"Agent labels", "map", "name=value per line, all must match."},
 	"requires.facts":    {"Agent facts", "text", "An expression over facts, such as facts.os == \"linux\"."},

@@ -80,7 +80,7 @@ func (h *Handler) runModel(r *http.Request, id int64) (pages.Run, error) {
 		ID: run.ID, Name: run.Composition, Version: run.Version, Status: string(run.Status), Error: run.Error,
 		Queue: run.QueueReason, Trigger: run.Trigger, Started: run.StartedAt, Took: run.Duration(now), Agent: run.Agent,
 		Params: kvs(run.Params), Outputs: kvs(run.Outputs), Context: kvs(anyValues(run.Context)),
-		CanCancel: !run.Status.Done(), Done: run.Status.Done(), LogLines: lines,
+		CanCancel: !run.Status.Done(), Ending: string(run.Ending), Done: run.Status.Done(), LogLines: lines,
 	}
 	if run.ParentRunID != 0 {
 		m.Parent = &pages.Parent{RunID: run.ParentRunID, Task: run.ParentTask}

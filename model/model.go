@@ -70,6 +70,10 @@ type Run struct {
 	Params      map[string]any
 	Status      RunStatus
 	Error       string // why the run failed or was cancelled
+	// Ending is set while a run is still running but will end failed or
+	// cancelled (a task failed, or someone cancelled, and running work is
+	// finishing); empty otherwise.
+	Ending      RunStatus
 	QueueReason string // while queued: what it waits for, in words
 	Trigger     string // who or what started it: "api", "cli", "on_failure of run 12", ...
 	ParentRunID int64  // set when a composition task of another run started this one

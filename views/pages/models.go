@@ -192,9 +192,12 @@ type Run struct {
 	// Approvals waiting for a decision, with their messages rendered.
 	Approvals []ApprovalView
 	CanCancel bool
-	Done      bool
-	LogLines  int64
-	TaskIDs   []string
+	// Ending is "failed" or "cancelled" while the run still runs but will
+	// end so (work or clean-up tasks are finishing).
+	Ending   string
+	Done     bool
+	LogLines int64
+	TaskIDs  []string
 }
 
 // Parent is the run a composition task started this one from.
