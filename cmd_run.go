@@ -212,7 +212,7 @@ func (c *cliRun) follow(ctx context.Context, sub *engine.Subscription) *model.Ru
 	interrupt := make(chan os.Signal, 2)
 	signal.Notify(interrupt, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(interrupt)
-	cancelled := false
+	interrupts := 0
 	for {
 		select {
 		case ev, ok := <-sub.C:
@@ -238,12 +238,16 @@ func (c *cliRun) follow(ctx context.Context, sub *engine.Subscription) *model.Ru
 				fmt.Fprintf(c.stderr, "baton run: %v\n", err)
 			}
 		case <-interrupt:
-			if cancelled {
+			interrupts++
+			switch interrupts {
+			case 1:
+				fmt.Fprintln(c.stderr, "baton run: cancelling the run; tasks marked always still run (Ctrl-C again stops them too)")
+			case 2:
+				fmt.Fprintln(c.stderr, "baton run: cancelling again: tasks marked always stop too (Ctrl-C again exits at once)")
+			default:
 				fmt.Fprintln(c.stderr, "baton run: interrupted again; exiting without waiting")
 				os.Exit(130)
 			}
-			cancelled = true
-			fmt.Fprintln(c.stderr, "baton run: cancelling the run (press Ctrl-C again to exit at once)")
 			go c.eng.Cancel(ctx, c.rootID, "Ctrl-C")
 		}
 	}
