@@ -3,10 +3,13 @@ package e2e
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidateReportsEveryProblem(t *testing.T) {
@@ -133,6 +136,64 @@ func TestReleaseExample(t *testing.T) {
 	for _, want := range []string{"provision", "started i-", "deployed webapp-1.4.2.war to i-", "acceptance: instances/i-", "looks deployable", "deprovision  | stopped i-"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, res.stdout)
+		}
+	}
+	// Without a terminal the approval is rejected; the instance is still
+	// stopped, because deprovision is marked always.
+	res = runBaton(t, "..", "run", "examples/release-webapp.yaml", "--param", "artifact_url="+artifact.URL+"/webapp.war")
+	if res.code != 1 || !strings.Contains(res.stdout, "task approve failed") || !strings.Contains(res.stdout, "deprovision  | stopped i-") {
+		t.Errorf("rejected release: exit %d, want 1 with the instance stopped\n%s%s", res.code, res.stdout, res.stderr)
+	}
+}
+
+// TestRunCtrlC interrupts baton run: the first Ctrl-C cancels the run but
+// lets its clean-up task start, the second stops that too.
+func TestRunCtrlC(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "long.yaml"), `name: long
+tasks:
+  - id: work
+    run: echo working; sleep 60
+  - id: cleanup
+    always: true
+    run: echo cleaning; sleep 60
+`)
+	cmd := exec.Command(baton, "run", "long.yaml")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir())
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitOutput := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(out.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("never printed %q:\n%s", want, out.String())
+			}
+			waitABit()
+		}
+	}
+	waitOutput("work         | working")
+	cmd.Process.Signal(os.Interrupt)
+	waitOutput("cleanup      | cleaning")
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("baton run did not end after the second Ctrl-C:\n%s", out.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"cancelling again", "work                 cancelled", "cleanup              cancelled", "cancelled by Ctrl-C"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
 }
