@@ -131,7 +131,8 @@ func (c *cliRun) main(pluginDirs []string, dbPath, workdir string, slots int) in
 		return exitBadArgs
 	}
 	ctx := context.Background()
-	if dbPath == "" {
+	temporary := dbPath == ""
+	if temporary {
 		dir, err := os.MkdirTemp("", "baton-run-")
 		if err != nil {
 			fmt.Fprintf(c.stderr, "baton run: %v\n", err)
@@ -145,7 +146,11 @@ func (c *cliRun) main(pluginDirs []string, dbPath, workdir string, slots int) in
 		fmt.Fprintf(c.stderr, "baton run: %v\n", err)
 		return exitFailed
 	}
-	defer c.store.Close()
+	if temporary {
+		defer c.store.Discard()
+	} else {
+		defer c.store.Close()
+	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c.eng = engine.New(engine.Config{Store: c.store, Catalog: reg, Local: engine.NewLocal(reg, workdir, slots), Logger: logger})
 	if err := c.loadSiblings(ctx, comp.Name, src); err != nil {

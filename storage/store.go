@@ -94,8 +94,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Close closes both connection pools.
+// Close folds the write-ahead log into the database file and closes the
+// connection pools.
 func (s *Store) Close() error {
+	return s.close(true)
+}
+
+// Discard closes the store without folding the write-ahead log into the
+// database file, for a database about to be deleted (baton run's
+// temporary one): the copy and its fsync would be wasted.
+func (s *Store) Discard() error {
+	return s.close(false)
+}
+
+func (s *Store) close(checkpoint bool) error {
 	close(s.stop)
 	<-s.done
 	for _, st := range []*sql.Stmt{s.stmtUpdateRun, s.stmtUpdateTask} {
@@ -103,7 +115,9 @@ func (s *Store) Close() error {
 			st.Close()
 		}
 	}
-	s.cp.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	if checkpoint {
+		s.cp.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
 	return errors.Join(s.cp.Close(), s.r.Close(), s.w.Close())
 }
 
