@@ -93,7 +93,7 @@ func summary(desc string, n int) string {
 }
 
 func (h *Handler) taskCard(d *editor.Doc, t *composition.Task, above []string, selected string) pages.Card {
-	card := pages.Card{ID: t.ID, Label: t.Name, Type: t.Type, Icon: "box", Selected: t.ID == selected}
+	card := pages.Card{ID: t.ID, Label: t.Name, Type: t.Type, Icon: "box", Selected: t.ID == selected, Always: t.Always}
 	if spec, ok := h.engine.Catalog().TaskType(t.Type); ok {
 		card.Icon = spec.Icon
 		for _, f := range spec.Fields {

@@ -282,6 +282,19 @@ func TestEditorBuildAndSave(t *testing.T) {
 	if got.Version != 1 || !strings.Contains(got.Source, "retries: 2") {
 		t.Errorf("saved = %+v", got)
 	}
+
+	// Marked always, the clean-up task says so on its card.
+	_, page = a.page(c, "GET", "/compositions/built/edit", nil)
+	form = formValues(t, page)
+	if len(byTestID(t, page, "card-always")) != 0 {
+		t.Errorf("a task not marked always has the mark")
+	}
+	form.Set("selected", deprov)
+	form.Set("in-task-always", "true")
+	body = act("op", "task", "key", "always")
+	if len(byTestID(t, body, "card-always")) != 1 || !strings.Contains(form.Get("doc"), "always: true") {
+		t.Errorf("always: %d card marks; doc:\n%s", len(byTestID(t, body, "card-always")), form.Get("doc"))
+	}
 }
 
 // stateOnly keeps the editor's state and drops its forms' fields.

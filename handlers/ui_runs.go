@@ -141,7 +141,11 @@ func runGraph(comp *composition.Composition, tasks []*model.TaskRun, byID map[st
 	for _, layer := range comp.Layers() {
 		var col []components.GraphNode
 		for _, t := range layer {
-			col = append(col, node(t.ID, t.Type))
+			typ := t.Type
+			if t.Always {
+				typ += " · always"
+			}
+			col = append(col, node(t.ID, typ))
 			for _, need := range t.Needs {
 				g.Edges = append(g.Edges, [2]string{need, t.ID})
 			}

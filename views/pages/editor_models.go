@@ -56,6 +56,7 @@ type Card struct {
 	Selected bool
 	Summary  string // a short view of what it does (the script's first line, the URL)
 	Needs    string // its needs, when they differ from the whole row above
+	Always   bool   // runs even after a failure or cancel
 }
 
 // Inspector is the form of the selected task.
