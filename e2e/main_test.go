@@ -192,6 +192,7 @@ type apiRun struct {
 	ID          int64
 	Status      string
 	Error       string
+	Ending      string
 	QueueReason string `json:"queue_reason"`
 	Tasks       []apiTask
 	Outputs     map[string]any

@@ -46,11 +46,29 @@ tasks:
     type: sleep
     with: {duration: 1500ms}
 `)
+	writeFile(t, filepath.Join(comps, "halfway.yaml"), `name: halfway
+tasks:
+  - id: bad
+    needs: []
+    run: exit 2
+  - id: slow
+    needs: []
+    retries: 2
+    run: sleep 30
+  - id: next
+    needs: [bad, slow]
+    run: echo never
+  - id: tidy
+    needs: [bad, slow]
+    always: true
+    run: echo tidied
+`)
 	data := filepath.Join(dir, "data")
-	s := startServer(t, data, "--compositions", comps)
+	s := startServer(t, data, "--compositions", comps, "--local-slots", "4")
 
-	var slow, gate, single1, single2 apiRun
+	var slow, gate, single1, single2, halfway apiRun
 	s.call("POST", "/api/v1/compositions/slow/runs", "", 201, &slow)
+	s.call("POST", "/api/v1/compositions/halfway/runs", "", 201, &halfway)
 	s.call("POST", "/api/v1/compositions/gate/runs", "", 201, &gate)
 	s.call("POST", "/api/v1/compositions/single/runs", "", 201, &single1)
 	s.call("POST", "/api/v1/compositions/single/runs", "", 201, &single2)
@@ -60,6 +78,9 @@ tasks:
 	})
 	s.waitFor(gate.ID, "waiting", func(r apiRun) bool { return r.Status == "waiting" })
 	s.waitFor(single2.ID, "a queue reason", func(r apiRun) bool { return r.QueueReason != "" })
+	s.waitFor(halfway.ID, "failing with slow running", func(r apiRun) bool {
+		return r.Ending == "failed" && r.task("slow").Status == "running"
+	})
 	pidText, _ := os.ReadFile(marker + ".pid")
 
 	s.kill()
@@ -99,6 +120,13 @@ tasks:
 	s.call("POST", fmt.Sprintf("/api/v1/runs/%d/tasks/ask/approve", gate.ID), `{"comment": "after restart"}`, 200, nil)
 	if g = s.waitFor(gate.ID, "an end", func(r apiRun) bool { return r.Status == "succeeded" || r.Status == "failed" }); g.Status != "succeeded" {
 		t.Errorf("gate run: %+v", g)
+	}
+	// The run that was failing when the server died resumes failing: the
+	// interrupted task is not retried, the clean-up still runs.
+	h := s.waitFor(halfway.ID, "an end", func(r apiRun) bool { return r.Status == "succeeded" || r.Status == "failed" })
+	if h.Status != "failed" || h.Error != "task bad failed: exit status 2" || h.task("slow").Attempt != 1 ||
+		h.task("next").Status != "skipped" || h.task("tidy").Status != "succeeded" {
+		t.Errorf("halfway run after restart: %+v\n%s", h, s.logText(halfway.ID))
 	}
 	for _, id := range []int64{single1.ID, single2.ID} {
 		if r := s.waitFor(id, "an end", func(r apiRun) bool { return r.Status == "succeeded" || r.Status == "failed" }); r.Status != "succeeded" {
