@@ -185,3 +185,37 @@ tasks:
 		t.Errorf("log:\n%s", log)
 	}
 }
+
+// A second cancel is a decision too: after a restart the clean-up it
+// stopped is neither retried nor started again.
+func TestSecondCancelSurvivesRestart(t *testing.T) {
+	h := newHarness(t, `
+name: stubborn
+tasks:
+  - id: work
+    run: sleep 60
+  - id: cleanup
+    always: true
+    retries: 2
+    run: trap '' TERM; echo cleaning; sleep 60
+`)
+	r := h.startRun("stubborn", nil)
+	h.taskIs(r.ID, "work", model.TaskRunning)
+	if err := h.eng.Cancel(context.Background(), r.ID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	h.taskIs(r.ID, "cleanup", model.TaskRunning)
+	if err := h.eng.Cancel(context.Background(), r.ID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	// The clean-up ignores SIGTERM, so it is still running when the
+	// server goes down.
+	h.waitRun(r.ID, func(r *model.Run) bool { return r.Forced })
+	h.stop(50 * time.Millisecond)
+	h.start()
+	done := h.waitDone(r.ID)
+	ts := h.tasks(r.ID)
+	if done.Status != model.RunCancelled || ts["cleanup"].Attempt != 1 || ts["cleanup"].Status == model.TaskSucceeded {
+		t.Fatalf("run = %s %q; cleanup = %s attempt %d", done.Status, done.Error, ts["cleanup"].Status, ts["cleanup"].Attempt)
+	}
+}

@@ -82,7 +82,7 @@ func (r *runner) handle(ev any) {
 		switch {
 		case r.halt != haltCancelled:
 			r.log("", "cancelled by %s", ev.by)
-		case !r.forced:
+		case !r.run.Forced:
 			r.log("", "cancelled again by %s: tasks marked always stop too", ev.by)
 		}
 		r.stop(haltCancelled, true, "cancelled by "+ev.by)

@@ -36,7 +36,6 @@ type runner struct {
 	holds    map[string]bool      // tasks waiting out their retry delay
 	halt     haltKind
 	haltErr  string
-	forced   bool // cancelled twice: tasks marked always stop too
 	shutdown bool
 	deadline <-chan time.Time // the run's timeout
 
@@ -201,7 +200,7 @@ func (r *runner) step() bool {
 // while the run is healthy any task may; once it is failing or cancelled,
 // only tasks marked always, until a second cancel.
 func (r *runner) mayRun(id string) bool {
-	return r.halt == running || (r.byID[id].Always && !r.forced)
+	return r.halt == running || (r.byID[id].Always && !r.run.Forced)
 }
 
 // ready reports whether every task t needs has ended. A task marked
@@ -485,10 +484,10 @@ func (r *runner) endTask(t *model.TaskRun, status model.TaskStatus, outputs map[
 // when their needs have ended; a second cancel stops them as well.
 func (r *runner) stop(kind haltKind, hard bool, msg string) {
 	if r.halt == haltCancelled {
-		if kind != haltCancelled || r.forced {
+		if kind != haltCancelled || r.run.Forced {
 			return
 		}
-		r.forced = true
+		r.run.Forced, r.runDirty = true, true
 	} else if r.halt == running || kind == haltCancelled {
 		r.setHalt(kind, msg)
 	}

@@ -10,7 +10,7 @@ import (
 	"baton/model"
 )
 
-const runColumns = `id, composition, version, params, status, error, ending, queue_reason, trigger, parent_run_id, parent_task,
+const runColumns = `id, composition, version, params, status, error, ending, forced, queue_reason, trigger, parent_run_id, parent_task,
 	context, outputs, agent, workspace, created_at, started_at, finished_at`
 
 // CreateRun stores a new run with the initial state of its tasks and sets
@@ -120,7 +120,7 @@ func (s *Store) SaveState(ctx context.Context, r *model.Run, tasks ...*model.Tas
 	return nil
 }
 
-const updateRunSQL = `UPDATE runs SET status = ?, error = ?, ending = ?, queue_reason = ?, context = ?, outputs = ?,
+const updateRunSQL = `UPDATE runs SET status = ?, error = ?, ending = ?, forced = ?, queue_reason = ?, context = ?, outputs = ?,
 	agent = ?, workspace = ?, started_at = ?, finished_at = ? WHERE id = ?`
 
 const updateTaskSQL = `UPDATE task_runs SET status = ?, attempt = ?, outputs = ?, error = ?, agent = ?,
@@ -136,7 +136,7 @@ func (s *Store) updateRun(ctx context.Context, tx *sql.Tx, r *model.Run) error {
 		return err
 	}
 	res, err := tx.StmtContext(ctx, s.stmtUpdateRun).ExecContext(ctx,
-		r.Status, r.Error, r.Ending, r.QueueReason, rctx, outputs, r.Agent, r.Workspace, micros(r.StartedAt), micros(r.FinishedAt), r.ID)
+		r.Status, r.Error, r.Ending, r.Forced, r.QueueReason, rctx, outputs, r.Agent, r.Workspace, micros(r.StartedAt), micros(r.FinishedAt), r.ID)
 	if err != nil {
 		return fmt.Errorf("run %d: %w", r.ID, err)
 	}
@@ -187,7 +187,7 @@ func scanRun(sc scanner) (*model.Run, error) {
 	var r model.Run
 	var params, rctx, outputs string
 	var created, started, finished int64
-	if err := sc.Scan(&r.ID, &r.Composition, &r.Version, &params, &r.Status, &r.Error, &r.Ending, &r.QueueReason, &r.Trigger,
+	if err := sc.Scan(&r.ID, &r.Composition, &r.Version, &params, &r.Status, &r.Error, &r.Ending, &r.Forced, &r.QueueReason, &r.Trigger,
 		&r.ParentRunID, &r.ParentTask, &rctx, &outputs, &r.Agent, &r.Workspace, &created, &started, &finished); err != nil {
 		return nil, err
 	}
