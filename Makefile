@@ -18,10 +18,10 @@ run: build ## build and start a server on $(ADDR) with the compositions in examp
 	@echo "Baton will listen on http://$(ADDR) (data in $(DATA)); stop it with Ctrl-C"
 	$(BIN) serve --addr $(ADDR) --data $(DATA) --compositions examples
 
+# -count=1: the e2e and bench packages build the baton binary from the
+# source themselves, which Go's test cache cannot see, so a cached pass
+# could hide a change.
 test: vet fmt-check generate-check ## vet, check formatting and generated code, run every test with the race detector
-	# -count=1: the e2e and bench packages build the baton binary from the
-	# source themselves, which Go's test cache cannot see, so a cached pass
-	# could hide a change.
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 vet: ## go vet
