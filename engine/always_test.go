@@ -85,6 +85,7 @@ tasks:
 		t.Fatal(err)
 	}
 	h.taskIs(r.ID, "cleanup", model.TaskRunning)
+	h.waitRun(r.ID, func(*model.Run) bool { return strings.Contains(h.logText(r.ID), "cleanup|cleaning") })
 	mid, _ := h.store.GetRun(context.Background(), r.ID)
 	if mid.Status != model.RunRunning || mid.Ending != model.RunCancelled || mid.Error != "cancelled by alice" {
 		t.Fatalf("while cleaning up: run = %s ending %q error %q", mid.Status, mid.Ending, mid.Error)
@@ -205,6 +206,7 @@ tasks:
 		t.Fatal(err)
 	}
 	h.taskIs(r.ID, "cleanup", model.TaskRunning)
+	h.waitRun(r.ID, func(*model.Run) bool { return strings.Contains(h.logText(r.ID), "cleanup|cleaning") })
 	if err := h.eng.Cancel(context.Background(), r.ID, "alice"); err != nil {
 		t.Fatal(err)
 	}
