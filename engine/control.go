@@ -155,7 +155,7 @@ func (r *runner) childEnded(ev evChild) {
 	case model.RunSucceeded:
 		r.endTask(t, model.TaskSucceeded, outputs, "")
 	case model.RunCancelled:
-		if r.halt == haltCancelled {
+		if r.run.Ending == model.RunCancelled {
 			r.endTask(t, model.TaskCancelled, outputs, "cancelled")
 			return
 		}

@@ -80,12 +80,12 @@ func (r *runner) handle(ev any) {
 		}
 	case evCancel:
 		switch {
-		case r.halt != haltCancelled:
+		case r.run.Ending != model.RunCancelled:
 			r.log("", "cancelled by %s", ev.by)
 		case !r.run.Forced:
 			r.log("", "cancelled again by %s: tasks marked always stop too", ev.by)
 		}
-		r.stop(haltCancelled, true, "cancelled by "+ev.by)
+		r.stop(model.RunCancelled, true, "cancelled by "+ev.by)
 		r.afterCommit(func() { ev.reply <- nil })
 	case evChild:
 		r.childEnded(ev)
@@ -108,7 +108,7 @@ func (r *runner) handle(ev any) {
 // moved on meanwhile.
 func (r *runner) started(ev evStarted) error {
 	in := r.inflight[ev.task]
-	if in == nil || in.attempt != ev.attempt || r.shutdown || (r.halt == haltCancelled && !r.mayRun(ev.task)) {
+	if in == nil || in.attempt != ev.attempt || r.shutdown || (r.run.Ending == model.RunCancelled && !r.mayRun(ev.task)) {
 		return errCancelled
 	}
 	r.markStarted(r.tasks[ev.task], ev.attempt)

@@ -13,12 +13,6 @@ import (
 // approvals go on waiting.
 func (r *runner) resume() {
 	r.log("", "server restarted: run %d resumed", r.run.ID)
-	switch r.run.Ending {
-	case model.RunFailed:
-		r.halt, r.haltErr = haltFailed, r.run.Error
-	case model.RunCancelled:
-		r.halt, r.haltErr = haltCancelled, r.run.Error
-	}
 	for _, t := range r.order {
 		task := r.byID[t.TaskID]
 		switch {

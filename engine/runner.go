@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"time"
 
 	"baton/composition"
@@ -34,8 +33,6 @@ type runner struct {
 	upstream map[string][]string  // tasks marked always: every task they need, directly or not
 	inflight map[string]*inflight // started and not yet finished
 	holds    map[string]bool      // tasks waiting out their retry delay
-	halt     haltKind
-	haltErr  string
 	shutdown bool
 	deadline <-chan time.Time // the run's timeout
 
@@ -59,14 +56,6 @@ type runner struct {
 	// waitWhy is, per task, why it waits for an executor, logged once.
 	waitWhy map[string]string
 }
-
-type haltKind int
-
-const (
-	running haltKind = iota
-	haltFailed
-	haltCancelled
-)
 
 // inflight is a task that has started and not ended.
 type inflight struct {
@@ -154,7 +143,7 @@ func (r *runner) loop() {
 			r.handle(ev)
 		case <-r.deadline:
 			r.deadline = nil
-			r.stop(haltFailed, true, fmt.Sprintf("run timed out after %s", r.comp.Timeout))
+			r.stop(model.RunFailed, true, fmt.Sprintf("run timed out after %s", r.comp.Timeout))
 		}
 	}
 }
@@ -167,7 +156,7 @@ func (r *runner) begin() {
 	dir := r.exec.WorkspacePath(key)
 	r.run.Context["workdir"] = dir
 	if err := r.exec.PrepareWorkspace(r.ctx, key, r.comp.Workspace.Clean); err != nil {
-		r.setHalt(haltFailed, err.Error())
+		r.setHalt(model.RunFailed, err.Error())
 	}
 	r.runDirty = true
 	r.log("", "run %d of %s started on %s in %s", r.run.ID, r.run.Composition, r.exec.Name(), dir)
@@ -200,7 +189,7 @@ func (r *runner) step() bool {
 // while the run is healthy any task may; once it is failing or cancelled,
 // only tasks marked always, until a second cancel.
 func (r *runner) mayRun(id string) bool {
-	return r.halt == running || (r.byID[id].Always && !r.run.Forced)
+	return r.run.Ending == "" || (r.byID[id].Always && !r.run.Forced)
 }
 
 // ready reports whether every task t needs has ended. A task marked
@@ -468,7 +457,7 @@ func (r *runner) endTask(t *model.TaskRun, status model.TaskStatus, outputs map[
 	case model.TaskFailed:
 		r.log(t.TaskID, "failed: %s", errText)
 		if !r.byID[t.TaskID].ContinueOnError {
-			r.stop(haltFailed, false, fmt.Sprintf("task %s failed: %s", t.TaskID, errText))
+			r.stop(model.RunFailed, false, fmt.Sprintf("task %s failed: %s", t.TaskID, errText))
 		}
 	case model.TaskCancelled:
 		r.log(t.TaskID, "cancelled")
@@ -482,13 +471,14 @@ func (r *runner) endTask(t *model.TaskRun, status model.TaskStatus, outputs map[
 // sleeps end at once either way. A cancel overrides an earlier failure.
 // Tasks marked always are spared: running ones go on, pending ones start
 // when their needs have ended; a second cancel stops them as well.
-func (r *runner) stop(kind haltKind, hard bool, msg string) {
-	if r.halt == haltCancelled {
-		if kind != haltCancelled || r.run.Forced {
+// kind is RunFailed or RunCancelled.
+func (r *runner) stop(kind model.RunStatus, hard bool, msg string) {
+	if r.run.Ending == model.RunCancelled {
+		if kind != model.RunCancelled || r.run.Forced {
 			return
 		}
 		r.run.Forced, r.runDirty = true, true
-	} else if r.halt == running || kind == haltCancelled {
+	} else if r.run.Ending == "" || kind == model.RunCancelled {
 		r.setHalt(kind, msg)
 	}
 	for id, in := range r.inflight {
@@ -504,24 +494,19 @@ func (r *runner) stop(kind haltKind, hard bool, msg string) {
 			if in.cancel != nil {
 				in.cancel(errCancelled)
 			}
-			r.endTask(r.tasks[id], model.TaskCancelled, nil, "the run "+statusWord(r.halt))
+			r.endTask(r.tasks[id], model.TaskCancelled, nil, "the run "+statusWord(r.run.Ending))
 		}
 	}
 }
 
-// setHalt records that the run will end failed or cancelled. The run's
-// row says so at the next commit, so a restart resumes it as such.
-func (r *runner) setHalt(kind haltKind, msg string) {
-	r.halt, r.haltErr = kind, msg
-	r.run.Ending, r.run.Error = model.RunFailed, msg
-	if kind == haltCancelled {
-		r.run.Ending = model.RunCancelled
-	}
-	r.runDirty = true
+// setHalt records that the run will end failed or cancelled, and why. The
+// run's row says so at the next commit, so a restart resumes it as such.
+func (r *runner) setHalt(kind model.RunStatus, msg string) {
+	r.run.Ending, r.run.Error, r.runDirty = kind, msg, true
 }
 
-func statusWord(k haltKind) string {
-	if k == haltCancelled {
+func statusWord(k model.RunStatus) string {
+	if k == model.RunCancelled {
 		return "was cancelled"
 	}
 	return "failed"
@@ -541,15 +526,11 @@ func (r *runner) abort(in *inflight) {
 // finish records the run's end and prepares the runs it starts.
 func (r *runner) finish() []model.NewRun {
 	now := time.Now()
-	switch r.halt {
-	case haltCancelled:
-		r.run.Status = model.RunCancelled
-	case haltFailed:
-		r.run.Status = model.RunFailed
-	default:
-		r.run.Status = model.RunSucceeded
+	r.run.Status = model.RunSucceeded
+	if r.run.Ending != "" {
+		r.run.Status = r.run.Ending
 	}
-	r.run.Error, r.run.Ending, r.run.FinishedAt = r.haltErr, "", now
+	r.run.Ending, r.run.FinishedAt = "", now
 	r.run.Outputs = r.outputs()
 	follow, events := r.runFinished()
 	if r.run.Status == model.RunFailed && r.comp.OnFailure != nil {
@@ -608,7 +589,7 @@ func (r *runner) env() map[string]any {
 		states[t.TaskID] = composition.TaskState{Status: string(t.Status), Outputs: t.Outputs}
 	}
 	return composition.NewEnv(r.run.Params, states, r.run.Context,
-		composition.RunInfo{ID: r.run.ID, Composition: r.run.Composition, Status: string(r.run.Status), Error: r.haltErr})
+		composition.RunInfo{ID: r.run.ID, Composition: r.run.Composition, Status: string(r.run.Status), Error: r.run.Error})
 }
 
 func anyMap[V any](m map[string]V) map[string]any {
@@ -626,30 +607,11 @@ func (r *runner) log(taskID, format string, args ...any) {
 // upstreamOfAlways lists, for each task marked always, every task it needs
 // directly or through others.
 func upstreamOfAlways(comp *composition.Composition) map[string][]string {
-	var out map[string][]string
+	out := map[string][]string{}
 	for _, t := range comp.Tasks {
-		if !t.Always {
-			continue
+		if t.Always {
+			out[t.ID] = comp.Upstream(t.ID)
 		}
-		seen := map[string]bool{}
-		var up []string
-		stack := slices.Clone(t.Needs)
-		for len(stack) > 0 {
-			id := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			up = append(up, id)
-			if n := comp.Task(id); n != nil {
-				stack = append(stack, n.Needs...)
-			}
-		}
-		if out == nil {
-			out = map[string][]string{}
-		}
-		out[t.ID] = up
 	}
 	return out
 }
