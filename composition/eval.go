@@ -44,13 +44,32 @@ import (
 // starts with a digit, such as the task deploy-2, needs the index syntax
 // written out: tasks["deploy-2"].outputs.x.
 func Resolve(v any, env map[string]any) (any, error) {
+	return ResolveLazy(v, func() map[string]any { return env })
+}
+
+// ResolveLazy is Resolve with the environment built only when v holds an
+// expression: env is called at most once. The engine uses it so that the
+// many tasks with no expression do not pay for an environment of every
+// task's outputs.
+func ResolveLazy(v any, env func() map[string]any) (any, error) {
+	var cached map[string]any
+	get := func() map[string]any {
+		if cached == nil {
+			cached = env()
+		}
+		return cached
+	}
+	return resolve(v, get)
+}
+
+func resolve(v any, env func() map[string]any) (any, error) {
 	switch x := v.(type) {
 	case string:
 		return resolveString(x, env)
 	case []any:
 		out := make([]any, len(x))
 		for i, item := range x {
-			r, err := Resolve(item, env)
+			r, err := resolve(item, env)
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
@@ -70,7 +89,7 @@ func Resolve(v any, env map[string]any) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for _, k := range sortedKeys(x) {
-			r, err := Resolve(x[k], env)
+			r, err := resolve(x[k], env)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
@@ -91,7 +110,7 @@ func Resolve(v any, env map[string]any) (any, error) {
 	return v, nil
 }
 
-func resolveString(s string, env map[string]any) (any, error) {
+func resolveString(s string, env func() map[string]any) (any, error) {
 	if !HasExpr(s) {
 		return s, nil
 	}
@@ -100,7 +119,7 @@ func resolveString(s string, env map[string]any) (any, error) {
 		return nil, err
 	}
 	if src, ok := singleExpr(segs); ok {
-		return evalTemplateExpr(src, env)
+		return evalTemplateExpr(src, env())
 	}
 	var b strings.Builder
 	for _, seg := range segs {
@@ -108,7 +127,7 @@ func resolveString(s string, env map[string]any) (any, error) {
 			b.WriteString(seg.text)
 			continue
 		}
-		v, err := evalTemplateExpr(seg.text, env)
+		v, err := evalTemplateExpr(seg.text, env())
 		if err != nil {
 			return nil, err
 		}
@@ -166,7 +185,7 @@ func EvalIf(cond string, env map[string]any) (bool, error) {
 	if strings.TrimSpace(cond) == "" {
 		return true, nil
 	}
-	v, err := resolveString(cond, env)
+	v, err := Resolve(cond, env)
 	if err != nil {
 		return false, err
 	}

@@ -104,6 +104,24 @@ func TestResolveStructures(t *testing.T) {
 	}
 }
 
+// TestResolveLazyBuildsEnvOnlyForExpressions: values with no expression
+// never build the environment; values with several build it once.
+func TestResolveLazyBuildsEnvOnlyForExpressions(t *testing.T) {
+	calls := 0
+	env := func() map[string]any { calls++; return testEnv() }
+	plain := map[string]any{"url": "https://x/", "list": []any{"a", 1.0}, "flat": map[string]string{"A": "a"}}
+	got, err := ResolveLazy(plain, env)
+	if err != nil || !reflect.DeepEqual(got, plain) || calls != 0 {
+		t.Fatalf("plain: got %v, %v, env built %d times; want the value back and no env", got, err, calls)
+	}
+	twice := map[string]any{"a": "${{ params.version }}", "b": []any{"v${{ params.replicas }}"}}
+	got, err = ResolveLazy(twice, env)
+	want := map[string]any{"a": "1.2.0", "b": []any{"v2"}}
+	if err != nil || !reflect.DeepEqual(got, want) || calls != 1 {
+		t.Fatalf("two expressions: got %v, %v, env built %d times; want %v and one build", got, err, calls, want)
+	}
+}
+
 func TestResolveErrors(t *testing.T) {
 	env := testEnv()
 	tests := []struct {

@@ -59,7 +59,9 @@ func (e *Engine) schedule() bool {
 			keep = append(keep, r)
 			continue
 		}
-		req, err := resolveRequires(comp.Requires, composition.NewEnv(r.Params, nil, nil, composition.RunInfo{ID: r.ID, Composition: r.Composition}))
+		req, err := resolveRequires(comp.Requires, func() map[string]any {
+			return composition.NewEnv(r.Params, nil, nil, composition.RunInfo{ID: r.ID, Composition: r.Composition})
+		})
 		if err != nil {
 			broken, brokenErr = append(broken, r), append(brokenErr, err)
 			continue

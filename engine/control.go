@@ -17,7 +17,7 @@ const maxCallDepth = 10
 
 // startControl runs a task the engine handles itself.
 func (r *runner) startControl(t *model.TaskRun, task *composition.Task) {
-	fields, _, err := resolveFields(r.e.cat, task, r.env())
+	fields, _, err := resolveFields(r.e.cat, task, r.env)
 	if err != nil {
 		r.endTask(t, model.TaskFailed, nil, err.Error())
 		return

@@ -154,19 +154,19 @@ func (e *Engine) meets(req *composition.Requires, exec Executor) bool {
 
 // resolveRequires evaluates the expressions requirements may hold in their
 // pool and label values.
-func resolveRequires(req *composition.Requires, env map[string]any) (*composition.Requires, error) {
+func resolveRequires(req *composition.Requires, env func() map[string]any) (*composition.Requires, error) {
 	if req == nil || (!composition.HasExpr(req.Pool) && !labelsHaveExpr(req.Labels)) {
 		return req, nil
 	}
 	out := *req
-	pool, err := composition.Resolve(req.Pool, env)
+	pool, err := composition.ResolveLazy(req.Pool, env)
 	if err != nil {
 		return nil, fmt.Errorf("requires.pool: %w", err)
 	}
 	out.Pool = composition.FormatValue(pool)
 	out.Labels = make(map[string]string, len(req.Labels))
 	for k, v := range req.Labels {
-		rv, err := composition.Resolve(v, env)
+		rv, err := composition.ResolveLazy(v, env)
 		if err != nil {
 			return nil, fmt.Errorf("requires.labels.%s: %w", k, err)
 		}

@@ -22,7 +22,7 @@ func (r *runner) resume() {
 		case task.Type == "composition":
 			r.resumeChild(t)
 		case task.Type == "sleep" || task.Type == "wait":
-			fields, _, err := resolveFields(r.e.cat, task, r.env())
+			fields, _, err := resolveFields(r.e.cat, task, r.env)
 			if err != nil {
 				r.endTask(t, model.TaskFailed, nil, err.Error())
 				continue
@@ -54,7 +54,7 @@ func (r *runner) resumeChild(t *model.TaskRun) {
 	in := &inflight{kind: "composition", attempt: t.Attempt}
 	r.inflight[t.TaskID] = in
 	if t.ChildRunID == 0 {
-		fields, _, err := resolveFields(r.e.cat, r.byID[t.TaskID], r.env())
+		fields, _, err := resolveFields(r.e.cat, r.byID[t.TaskID], r.env)
 		if err != nil {
 			r.endTask(t, model.TaskFailed, nil, err.Error())
 			return

@@ -12,8 +12,9 @@ import (
 // the manifest's default (which may be an expression over the context,
 // so a deprovision task inherits what provision left), each evaluated and
 // coerced to the field's type. It also returns the values of secret
-// fields, which logs mask.
-func resolveFields(cat *plugin.Registry, task *composition.Task, env map[string]any) (map[string]any, []string, error) {
+// fields, which logs mask. env is called only if a value holds an
+// expression.
+func resolveFields(cat *plugin.Registry, task *composition.Task, env func() map[string]any) (map[string]any, []string, error) {
 	tt, ok := cat.Lookup(task.Type)
 	if !ok {
 		return nil, nil, fmt.Errorf("unknown task type %q", task.Type)
@@ -40,7 +41,7 @@ func resolveFields(cat *plugin.Registry, task *composition.Task, env map[string]
 			}
 			continue
 		}
-		rv, err := composition.Resolve(v, env)
+		rv, err := composition.ResolveLazy(v, env)
 		if err != nil {
 			return nil, nil, fmt.Errorf("field %q: %w", f.Name, err)
 		}
@@ -72,7 +73,7 @@ func resolveFields(cat *plugin.Registry, task *composition.Task, env map[string]
 // resolveEnv evaluates a task's `env:` entries. Passing values through
 // the environment is the safe way to give them to a shell script: they
 // are not parsed as shell text.
-func resolveEnv(env map[string]string, exprEnv map[string]any) (map[string]string, error) {
+func resolveEnv(env map[string]string, exprEnv func() map[string]any) (map[string]string, error) {
 	if len(env) == 0 {
 		return nil, nil
 	}
@@ -83,7 +84,7 @@ func resolveEnv(env map[string]string, exprEnv map[string]any) (map[string]strin
 	sort.Strings(keys)
 	out := make(map[string]string, len(env))
 	for _, k := range keys {
-		v, err := composition.Resolve(env[k], exprEnv)
+		v, err := composition.ResolveLazy(env[k], exprEnv)
 		if err != nil {
 			return nil, fmt.Errorf("env %s: %w", k, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 	"time"
 
 	"baton/composition"
@@ -235,7 +236,7 @@ func (r *runner) workInflight() bool {
 func (r *runner) start(t *model.TaskRun) {
 	task := r.byID[t.TaskID]
 	if task.If != "" {
-		v, err := composition.Resolve(task.If, r.env())
+		v, err := composition.ResolveLazy(task.If, r.env)
 		if err != nil {
 			r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("if: %v", err))
 			return
@@ -261,11 +262,13 @@ func (r *runner) start(t *model.TaskRun) {
 
 // startWork resolves a work task's fields and runs it on the executor.
 func (r *runner) startWork(t *model.TaskRun, task *composition.Task) {
-	if !r.ensureExecutor() || !r.placeTask(t, task) {
+	// Most tasks hold no expression: the environment, which copies every
+	// task's outputs, is built only for those that do, once.
+	env := sync.OnceValue(r.env)
+	if !r.ensureExecutor() || !r.placeTask(t, task, env) {
 		r.hold(t.TaskID, 2*time.Second)
 		return
 	}
-	env := r.env()
 	fields, secrets, err := resolveFields(r.e.cat, task, env)
 	if err == nil {
 		var taskEnv map[string]string
@@ -329,7 +332,7 @@ func (r *runner) ensureExecutor() bool {
 	if !r.exec.Gone() {
 		return true
 	}
-	req, _ := resolveRequires(r.comp.Requires, r.env())
+	req, _ := resolveRequires(r.comp.Requires, r.env)
 	exec, reason := r.e.place(req, r.exec.Name(), "")
 	if exec == nil {
 		if reason != r.moveReason {
@@ -363,8 +366,8 @@ type ownExec struct {
 // placeTask finds an executor for a task with requires of its own that
 // the run's executor does not meet: one that fits, with a workspace of the
 // run there. It reports false when the task must wait for one.
-func (r *runner) placeTask(t *model.TaskRun, task *composition.Task) bool {
-	req, err := resolveRequires(task.Requires, r.env())
+func (r *runner) placeTask(t *model.TaskRun, task *composition.Task, env func() map[string]any) bool {
+	req, err := resolveRequires(task.Requires, env)
 	if err != nil {
 		r.log(t.TaskID, "%v", err)
 		return false
