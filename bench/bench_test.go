@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"baton/plugin"
 	"baton/storage"
 )
 
@@ -71,11 +72,14 @@ func runBaton(b *testing.B, args ...string) time.Duration {
 
 // BenchmarkSequential100 runs 100 sequential `true` shell tasks through
 // `baton run` (process start, database, every transition committed) and,
-// in the same iteration, a shell loop of 100 `sh -c true`. Target: at most
-// 1.3x the loop.
+// in the same iteration, a shell loop of 100 `sh -c true` (target: at most
+// 1.3x the loop) and the shell runner alone starting the same 100 scripts
+// the way every task starts (own process group, stdout and stderr pipes),
+// with no engine and no database: the floor that Baton's own cost
+// (baton-ms minus runner-ms: start-up, scheduling, commits) sits on.
 func BenchmarkSequential100(b *testing.B) {
 	file := tasksFile(b, 100, false)
-	var engine, loop time.Duration
+	var engine, loop, runner time.Duration
 	for i := 0; i < b.N; i++ {
 		engine += runBaton(b, "run", file)
 		start := time.Now()
@@ -83,10 +87,31 @@ func BenchmarkSequential100(b *testing.B) {
 			b.Fatalf("loop: %v %s", err, out)
 		}
 		loop += time.Since(start)
+		runner += runnerAlone(b, 100)
 	}
 	b.ReportMetric(float64(engine.Milliseconds())/float64(b.N), "baton-ms")
 	b.ReportMetric(float64(loop.Milliseconds())/float64(b.N), "loop-ms")
+	b.ReportMetric(float64(runner.Milliseconds())/float64(b.N), "runner-ms")
 	b.ReportMetric(float64(engine)/float64(loop), "ratio")
+	b.ReportMetric(float64(runner)/float64(loop), "runner-ratio")
+}
+
+// runnerAlone runs n `true` scripts one after another through the shell
+// runner, in this process, and returns how long they took.
+func runnerAlone(b *testing.B, n int) time.Duration {
+	ws := b.TempDir()
+	sh := &plugin.ShellRunner{Scratch: &plugin.Scratch{}}
+	defer sh.Scratch.Close()
+	sink := func(plugin.Stream, time.Time, string) {}
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		job := plugin.Job{RunID: 1, Composition: "many", TaskID: fmt.Sprintf("t%d", i), Attempt: 1, Type: "shell",
+			Fields: map[string]any{"run": "true"}, Workdir: ws}
+		if res := sh.Run(context.Background(), job, sink); res.Err != nil {
+			b.Fatalf("runner: %v", res.Err)
+		}
+	}
+	return time.Since(start)
 }
 
 // BenchmarkParallel100 runs 100 `true` tasks that all may start at once.
