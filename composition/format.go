@@ -27,13 +27,29 @@ import (
 // strings are quoted only when they would otherwise read as something else.
 //
 // Parsing the result gives back the same composition, apart from Source,
-// Pos and File. Comments and the file's own layout are not kept.
+// Pos and File. Comments and the file's own layout are not kept; see
+// FormatKeeping for comments.
 func Format(c *Composition) ([]byte, error) {
+	return FormatKeeping(c, nil)
+}
+
+// FormatKeeping is Format that writes back the comments and blank lines of
+// cm (see ReadComments) at the keys and list items they belong to. The
+// editor uses it so that a change made on the canvas keeps what people
+// wrote around the YAML.
+func FormatKeeping(c *Composition, cm *Comments) ([]byte, error) {
 	if c == nil {
 		return nil, errors.New("composition: format: nil composition")
 	}
-	var e emitter
-	e.mapping(compositionMap(c), 0)
+	e := emitter{cm: cm}
+	if cm != nil && len(cm.header) > 0 {
+		e.comments(cm.header, 0)
+		e.b.WriteByte('\n')
+	}
+	e.mapping(compositionMap(c), 0, "", 0)
+	if cm != nil && len(cm.footer) > 0 {
+		e.comments(cm.footer, 0)
+	}
 	return []byte(e.b.String()), nil
 }
 
@@ -258,13 +274,57 @@ func FormatDuration(d time.Duration) string {
 	return b.String()
 }
 
-// emitter writes block-style YAML.
+// emitter writes block-style YAML, with the comments of cm when it is
+// not nil.
 type emitter struct {
-	b strings.Builder
+	b  strings.Builder
+	cm *Comments
+	// carried is a comment for the end of the next line when its place
+	// has none of its own: a list item's, written after its first key.
+	carried string
 }
 
 func (e *emitter) indent(n int) {
 	e.b.WriteString(strings.Repeat(" ", n))
+}
+
+// comments writes whole-line comments at an indent.
+func (e *emitter) comments(lines []string, indent int) {
+	for _, c := range lines {
+		e.indent(indent)
+		e.b.WriteByte('#')
+		e.b.WriteString(c)
+		e.b.WriteByte('\n')
+	}
+}
+
+// before writes what comes above the place: a blank line (not as the
+// first line of a block) and its head comments.
+func (e *emitter) before(place string, indent int, first bool) {
+	if e.cm == nil {
+		return
+	}
+	if e.cm.blank[place] && !first && !strings.HasSuffix(e.b.String(), "\n\n") {
+		e.b.WriteByte('\n')
+	}
+	e.comments(e.cm.head[place], indent)
+}
+
+// eol ends a line: with the comment written after the place's value, if
+// any.
+func (e *emitter) eol(place string) {
+	if e.cm != nil {
+		c, ok := e.cm.line[place]
+		if !ok {
+			c, ok = e.carried, e.carried != ""
+		}
+		if ok {
+			e.b.WriteString("  #")
+			e.b.WriteString(c)
+		}
+		e.carried = ""
+	}
+	e.b.WriteByte('\n')
 }
 
 // entries returns a map value's entries in writing order, or false when v
@@ -305,76 +365,99 @@ func items(v any) ([]any, bool) {
 }
 
 // mapping writes the entries of m, one per line at the given indent.
-func (e *emitter) mapping(m omap, indent int) {
-	for _, item := range m {
+func (e *emitter) mapping(m omap, indent int, path string, from int) {
+	for i, item := range m {
+		p := joinPath(path, item.key)
+		e.before(p, indent, i+from == 0)
 		e.indent(indent)
-		e.b.WriteString(keyText(item.key))
-		e.b.WriteByte(':')
-		e.value(item.val, indent)
+		e.entry(item, indent, p)
 	}
 }
 
+// entry writes "key:" and the value, from where the key's line starts.
+func (e *emitter) entry(item kv, indent int, place string) {
+	e.b.WriteString(keyText(item.key))
+	e.b.WriteByte(':')
+	e.value(item.val, indent, place)
+}
+
 // value writes v after "key:" or "-", whose line is at indent.
-func (e *emitter) value(v any, indent int) {
+func (e *emitter) value(v any, indent int, place string) {
 	if m, ok := entries(v); ok {
 		if len(m) == 0 {
-			e.b.WriteString(" {}\n")
+			e.b.WriteString(" {}")
+			e.eol(place)
 			return
 		}
-		e.b.WriteByte('\n')
-		e.mapping(m, indent+2)
+		e.eol(place)
+		e.mapping(m, indent+2, place, 0)
 		return
 	}
 	if l, ok := items(v); ok {
 		if len(l) == 0 {
-			e.b.WriteString(" []\n")
+			e.b.WriteString(" []")
+			e.eol(place)
 			return
 		}
-		e.b.WriteByte('\n')
-		e.sequence(l, indent+2)
+		e.eol(place)
+		e.sequence(l, indent+2, place)
 		return
 	}
 	if s, ok := v.(string); ok && literalOK(s) {
-		e.literal(s, indent+2)
+		e.literal(s, indent+2, place)
 		return
 	}
 	e.b.WriteByte(' ')
 	e.b.WriteString(scalarText(v))
-	e.b.WriteByte('\n')
+	e.eol(place)
 }
 
 // sequence writes the items of l as "- item" lines at the given indent. A
-// map or list item starts on the dash's line.
-func (e *emitter) sequence(l []any, indent int) {
-	for _, item := range l {
+// map or list item starts on the dash's line: a map item's first key shares
+// the item's comments.
+func (e *emitter) sequence(l []any, indent int, path string) {
+	for i, item := range l {
+		p := indexPath(path, i)
 		m, isMap := entries(item)
 		sub, isList := items(item)
-		if isMap && len(m) > 0 || isList && len(sub) > 0 {
-			var inner emitter
-			if isMap {
-				inner.mapping(m, indent+2)
-			} else {
-				inner.sequence(sub, indent+2)
+		switch {
+		case isMap && len(m) > 0:
+			first := joinPath(p, m[0].key)
+			e.before(p, indent, i == 0)
+			e.before(first, indent, true)
+			e.indent(indent)
+			e.b.WriteString("- ")
+			if e.cm != nil {
+				e.carried = e.cm.line[p]
 			}
+			e.entry(m[0], indent+2, first)
+			e.mapping(m[1:], indent+2, p, 1)
+		case isList && len(sub) > 0:
+			// A list in a list: written without comments.
+			inner := emitter{}
+			inner.sequence(sub, indent+2, p)
+			e.before(p, indent, i == 0)
 			e.indent(indent)
 			e.b.WriteString("- ")
 			e.b.WriteString(inner.b.String()[indent+2:])
-			continue
+		default:
+			e.before(p, indent, i == 0)
+			e.indent(indent)
+			e.b.WriteByte('-')
+			e.value(item, indent, p)
 		}
-		e.indent(indent)
-		e.b.WriteByte('-')
-		e.value(item, indent)
 	}
 }
 
 // literal writes s as a literal block, its lines at the given indent.
-func (e *emitter) literal(s string, indent int) {
+func (e *emitter) literal(s string, indent int, place string) {
 	body, clipped := strings.CutSuffix(s, "\n")
 	if clipped {
-		e.b.WriteString(" |\n")
+		e.b.WriteString(" |")
 	} else {
-		e.b.WriteString(" |-\n")
+		e.b.WriteString(" |-")
 	}
+	e.eol(place)
 	for line := range strings.SplitSeq(body, "\n") {
 		if line != "" {
 			e.indent(indent)

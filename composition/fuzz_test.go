@@ -26,6 +26,7 @@ func FuzzParse(f *testing.F) {
 		"name: x\ntasks:\n- id: a\n  type: http\n  with: {url: !!str 5, n: .nan, m: 0x1F}\n",
 		"name: x\nparams: {p: {type: list, enum: [a], default: a}}\ntasks: [{id: a, run: \"${{ tasks.a-b.x }}\"}]\n",
 		"name: x\ntasks:\n  - id: a\n    run: |\n      a\n        b\n    if: ${{ {\"a\": {\"b\": 1}} }}\n",
+		"# head\n\nname: x  # n\ntasks:  # t\n  # a\n  - id: a  # first\n    run: |  # script\n      # text\n    needs: [] # none\n\n  - {id: b, run: x}  # flow\n# foot\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -63,6 +64,18 @@ func FuzzParse(f *testing.F) {
 		}
 		if !sameComposition(c, again) {
 			t.Fatalf("round trip changed the composition:\n%s\n got %s\nwant %s", out, dump(again), dump(c))
+		}
+		// Comments written back never change the meaning either.
+		kept, err := FormatKeeping(c, ReadComments(src))
+		if err != nil {
+			t.Fatalf("FormatKeeping: %v", err)
+		}
+		again, p2 = Parse("kept.yaml", kept)
+		if len(p2) > 0 {
+			t.Fatalf("file formatted with its comments has problems: %v\n%s", p2, kept)
+		}
+		if !sameComposition(c, again) {
+			t.Fatalf("comments changed the composition:\n%s\n got %s\nwant %s", kept, dump(again), dump(c))
 		}
 	})
 }

@@ -213,7 +213,7 @@ func TestBrowserEditor(t *testing.T) {
 	step(t, ctx, "edit again", chromedp.Navigate(s.url+"/compositions/editor-demo/edit"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=canvas]`)))
 	click(t, ctx, `[data-testid=tab-yaml]`)
-	add := "  - id: announce\n    needs: [" + shell + ", " + deprovision + "]\n    run: echo done\n"
+	add := "  # tell the team\n  - id: announce  # last\n    needs: [" + shell + ", " + deprovision + "]\n    run: echo done\n"
 	js := fmt.Sprintf(`(() => { const ta = document.getElementById("yaml"); ta.focus();
 		ta.value = ta.value.replace(/\n*$/, "\n") + %q; ta.dispatchEvent(new Event("input", {bubbles: true})); return true; })()`, add)
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil {
@@ -222,12 +222,25 @@ func TestBrowserEditor(t *testing.T) {
 	eventually(t, ctx, "the new task shows on the canvas in a row of its own",
 		`!!document.querySelector("[data-testid=row-2] [data-testid=card-announce]")`)
 	docHas(t, ctx, "the YAML state follows the text", "id: announce")
+
+	// A change on the canvas keeps the comments typed on the YAML tab.
+	click(t, ctx, `[data-testid=tab-canvas]`)
+	click(t, ctx, `[data-testid="card-announce"] .task-main`, chromedp.WaitVisible(chromedp.CSS(`#in-field-run`)))
+	setField(t, ctx, `#in-field-run`, "echo shipped\n")
+	docHas(t, ctx, "the form's change is in the YAML", "echo shipped")
+	docHas(t, ctx, "the comments are still there", "  # tell the team\n  - id: announce  # last\n")
 	step(t, ctx, "write a message", chromedp.SetValue(chromedp.CSS(`[data-testid=save-message]`), "announce"))
 	click(t, ctx, `[data-testid=save]`, chromedp.WaitVisible(chromedp.CSS(`[data-testid=editor-notice]`)))
-	var v2 struct{ Version int }
+	var v2 struct {
+		Version int
+		Source  string
+	}
 	s.call("GET", "/api/v1/compositions/editor-demo", "", 200, &v2)
 	if v2.Version != 2 {
 		t.Fatalf("version after the YAML change = %d, want 2", v2.Version)
+	}
+	if !strings.Contains(v2.Source, "# tell the team") || !strings.Contains(v2.Source, "echo shipped") {
+		t.Errorf("saved version 2 lacks the comment or the form's change:\n%s", v2.Source)
 	}
 
 	// History shows the change; restoring version 1 makes version 3.

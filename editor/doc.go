@@ -2,7 +2,8 @@
 // holds a composition's YAML; the editor's actions (arranging tasks in rows,
 // adding and removing tasks, changing a task's keys and fields, the
 // composition's settings and params) change its model, and the YAML becomes
-// composition.Format of the result, so what the editor saves is canonical.
+// composition.FormatKeeping of the result, so what the editor saves is
+// canonical and keeps the comments people wrote.
 //
 // It does no HTTP and no HTML: the web UI posts each action with the page's
 // current YAML, the server opens a Doc on it, applies the action here and
@@ -13,6 +14,8 @@ package editor
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 
 	"baton/composition"
@@ -55,8 +58,8 @@ func (d *Doc) load(src []byte) {
 }
 
 // Source returns the YAML to show and keep: the text as given to Open or
-// ReplaceSource until an edit, and composition.Format of the model after
-// any edit.
+// ReplaceSource until an edit, and composition.FormatKeeping of the model
+// (with the comments of the text before the edit) after any edit.
 func (d *Doc) Source() []byte { return d.src }
 
 // Composition returns the model, or nil when the YAML cannot be read at all.
@@ -112,18 +115,50 @@ func (d *Doc) edit(fn func(c *composition.Composition) error) error {
 	}
 	// Parsing the source again gives a deep copy that fn may change freely.
 	c, _ := composition.Parse("", d.src)
+	tasks := slices.Clone(c.Tasks)
+	schedules := slices.Clone(c.Schedules)
 	if err := fn(c); err != nil {
 		return err
 	}
 	for i, t := range c.Tasks {
 		t.Index = i
 	}
-	out, err := composition.Format(c)
+	// Comments follow their tasks, which fn may have moved, renamed or
+	// removed, and their schedules.
+	comments := composition.ReadComments(d.src).
+		MoveItems("tasks", moved(tasks, c.Tasks, func(a, b *composition.Task) bool { return a == b })).
+		MoveItems("schedules", moved(schedules, c.Schedules, func(a, b composition.Schedule) bool { return reflect.DeepEqual(a, b) }))
+	out, err := composition.FormatKeeping(c, comments)
 	if err != nil {
 		return fmt.Errorf("editor: write the composition: %w", err)
 	}
 	d.load(out)
 	return nil
+}
+
+// moved maps each index of before to the index of the same item in after,
+// or -1 when it is gone. When the list kept its length, an item found
+// nowhere was changed in place and keeps its index.
+func moved[T any](before, after []T, same func(a, b T) bool) []int {
+	to := make([]int, len(before))
+	taken := make([]bool, len(after))
+	for i, a := range before {
+		to[i] = -1
+		for j, b := range after {
+			if !taken[j] && same(a, b) {
+				to[i], taken[j] = j, true
+				break
+			}
+		}
+	}
+	if len(before) == len(after) {
+		for i := range to {
+			if to[i] < 0 && !taken[i] {
+				to[i], taken[i] = i, true
+			}
+		}
+	}
+	return to
 }
 
 // lostProblems returns the parse problems about text that the model does

@@ -1,8 +1,12 @@
 package editor
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/goccy/go-yaml/lexer"
+	"github.com/goccy/go-yaml/token"
 
 	"baton/composition"
 )
@@ -37,19 +41,23 @@ func TestRoundTripExamples(t *testing.T) {
 	}
 }
 
-// An edit that changes nothing still makes the source canonical, and keeps
-// the meaning.
+// An edit that changes nothing still makes the source canonical, keeps
+// the meaning and every comment.
 func TestNoOpEditIsCanonical(t *testing.T) {
 	for _, file := range exampleFiles(t) {
 		t.Run(file, func(t *testing.T) {
-			d := Open(readFile(t, file), newCatalog())
+			src := readFile(t, file)
+			d := Open(src, newCatalog())
 			before := d.Composition()
 			if err := d.SetSetting("name", before.Name); err != nil {
 				t.Fatal(err)
 			}
-			want, _ := composition.Format(before)
+			want, _ := composition.FormatKeeping(before, composition.ReadComments(src))
 			if string(d.Source()) != string(want) {
-				t.Errorf("source after an edit is not composition.Format:\n%s", d.Source())
+				t.Errorf("source after an edit is not composition.FormatKeeping:\n%s", d.Source())
+			}
+			if got, want := yamlComments(d.Source()), yamlComments(src); !slices.Equal(got, want) {
+				t.Errorf("comments after a no-op edit:\n%q\nwant\n%q", got, want)
 			}
 			if !sameComposition(before, d.Composition()) {
 				t.Errorf("a no-op edit changed the meaning:\n%s", d.Source())
@@ -296,6 +304,86 @@ func TestActionsOnExamples(t *testing.T) {
 			} else if err := d.Editable(); err != nil {
 				t.Errorf("%s: Remove(%s) left the doc not editable: %v", file, id, err)
 			}
+		}
+	}
+}
+
+// yamlComments returns the text of every YAML comment in src, sorted.
+func yamlComments(src []byte) []string {
+	var out []string
+	for _, tk := range lexer.Tokenize(string(src)) {
+		if tk.Type == token.CommentType {
+			out = append(out, tk.Value)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// commentedDoc is a hand-written file with comments on its tasks and
+// schedules.
+const commentedDoc = `# Nightly build.
+
+name: nightly
+schedules:
+  # weekdays
+  - cron: 0 3 * * 1-5
+  # weekends, later
+  - cron: 0 6 * * 0,6  # sleep in
+tasks:
+  # fetch the sources
+  - id: fetch
+    run: git pull
+
+  # build it
+  - id: build  # the slow one
+    run: make
+  # run the tests
+  - id: test
+    run: make test
+# end of file
+`
+
+// Edits made on the canvas and in the forms keep the comments with the
+// tasks and schedules they were written at, and drop those of what was
+// removed.
+func TestEditsKeepComments(t *testing.T) {
+	d := Open([]byte(commentedDoc), newCatalog())
+	steps := []struct {
+		name string
+		do   func() error
+		want []string // pieces of the source after the step
+		gone []string
+	}{
+		{"rename build", func() error { return d.SetTask("build", "id", "compile") },
+			[]string{"# Nightly build.\n\nname: nightly\n", "\n\n  # build it\n  - id: compile  # the slow one\n    run: make\n", "# end of file\n"}, nil},
+		{"move test up beside compile", func() error { return d.Move("test", -1) },
+			[]string{"  # run the tests\n  - id: test\n", "  # build it\n  - id: compile  # the slow one\n"}, nil},
+		{"remove fetch", func() error { return d.Remove("fetch") },
+			[]string{"tasks:\n  # build it\n  - id: compile  # the slow one\n"}, []string{"fetch the sources"}},
+		{"remove the first schedule", func() error { return d.RemoveSchedule(0) },
+			[]string{"schedules:\n  # weekends, later\n  - cron: 0 6 * * 0,6  # sleep in\n"}, []string{"weekdays"}},
+		{"change the schedule in place", func() error { return d.SetSchedule(0, ScheduleEdit{Cron: "0 7 * * 0,6"}) },
+			[]string{"  # weekends, later\n  - cron: 0 7 * * 0,6  # sleep in\n"}, nil},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		src := string(d.Source())
+		t.Logf("after %s:\n%s", s.name, src)
+		for _, w := range s.want {
+			if !strings.Contains(src, w) {
+				t.Errorf("%s: the source lacks %q:\n%s", s.name, w, src)
+			}
+		}
+		for _, g := range s.gone {
+			if strings.Contains(src, g) {
+				t.Errorf("%s: %q is still there:\n%s", s.name, g, src)
+			}
+		}
+		if len(d.Problems()) > 0 {
+			t.Errorf("%s: problems %v", s.name, d.Problems())
 		}
 	}
 }
