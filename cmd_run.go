@@ -33,6 +33,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
+	if *slots < 1 {
+		fmt.Fprintf(stderr, "baton run: --slots %d: give at least 1 (how many work tasks may run at once)\n", *slots)
+		return exitBadArgs
+	}
 	if len(files) != 1 {
 		fmt.Fprintln(stderr, "baton run: name exactly one composition file, e.g. baton run examples/hello.yaml")
 		return exitBadArgs

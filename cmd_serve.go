@@ -63,6 +63,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "baton serve: unexpected argument %q (flags start with --)\n", fs.Arg(0))
 		return exitBadArgs
 	}
+	if cfg.localSlots < 0 {
+		fmt.Fprintf(stderr, "baton serve: --local-slots %d: give 0 (every run goes to agents) or more\n", cfg.localSlots)
+		return exitBadArgs
+	}
 	cfg.plugins = plugins
 	abs, err := filepath.Abs(cfg.data)
 	if err != nil {

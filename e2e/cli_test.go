@@ -99,6 +99,15 @@ tasks:
 	if res.code != 2 {
 		t.Errorf("missing file: exit %d", res.code)
 	}
+	// No slot would wait forever: refused at once.
+	res = runBaton(t, dir, "run", "ok.yaml", "--slots", "0")
+	if res.code != 2 || !strings.Contains(res.stderr, "--slots 0: give at least 1") {
+		t.Errorf("--slots 0: exit %d\n%s", res.code, res.stderr)
+	}
+	res = runBaton(t, dir, "serve", "--local-slots", "-1")
+	if res.code != 2 || !strings.Contains(res.stderr, "--local-slots -1") {
+		t.Errorf("serve --local-slots -1: exit %d\n%s", res.code, res.stderr)
+	}
 }
 
 func TestRunApprovalWithoutTerminal(t *testing.T) {
