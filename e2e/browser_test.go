@@ -84,6 +84,37 @@ func eventually(t *testing.T, ctx context.Context, what, js string) {
 	}
 }
 
+// settled waits until the run page's panel has not been swapped for a
+// while: live events refresh it (throttled, so a refresh may come a
+// moment after the event), and a click on an element that a swap has
+// just replaced finds no node.
+func settled(t *testing.T, ctx context.Context) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		quiet(t, ctx)
+		step(t, ctx, "mark the panel", chromedp.Evaluate[chromedp.Void](`document.getElementById("run-panel").dataset.seen = "1"`))
+		time.Sleep(700 * time.Millisecond)
+		same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("run-panel").dataset.seen === "1" && document.querySelectorAll(".htmx-request").length === 0`))
+		if err == nil && same {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run panel kept changing for 20s (%v)", err)
+		}
+	}
+}
+
+// value reads the value of a form field.
+func value(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).value`, sel)))
+	if err != nil {
+		t.Fatalf("read the value of %s: %v", sel, err)
+	}
+	return v
+}
+
 // shot saves a screenshot of the page when BATON_SCREENSHOTS names a directory.
 func shot(t *testing.T, ctx context.Context, name string) {
 	dir := os.Getenv("BATON_SCREENSHOTS")
@@ -205,8 +236,16 @@ tasks:
 		`(document.querySelector("[data-testid=approval] .md strong") || {}).textContent === "it"`)
 	eventually(t, ctx, "the run waits", `document.getElementById("run-panel").dataset.status === "waiting"`)
 	shot(t, ctx, "run-approval")
-	step(t, ctx, "approve", chromedp.SendKeys(chromedp.CSS(`[data-testid=approval-comment]`), "looks good"),
-		chromedp.Click(chromedp.CSS(`[data-testid=approve]`)))
+	settled(t, ctx)
+	step(t, ctx, "write a comment", chromedp.SendKeys(chromedp.CSS(`[data-testid=approval-comment]`), "looks good"))
+	// A live refresh of the panel while the comment is being written
+	// keeps what was typed.
+	step(t, ctx, "refresh the panel", chromedp.Evaluate[chromedp.Void](`document.body.dispatchEvent(new CustomEvent("baton:run"))`))
+	settled(t, ctx)
+	if got := value(t, ctx, `[data-testid=approval-comment]`); got != "looks good" {
+		t.Fatalf("the comment after a refresh of the panel = %q, want what was typed", got)
+	}
+	step(t, ctx, "approve", chromedp.Click(chromedp.CSS(`[data-testid=approve]`)))
 	eventually(t, ctx, "the approved run succeeds", `document.getElementById("run-panel").dataset.status === "succeeded"`)
 	eventually(t, ctx, "the decision is shown on the approval task",
 		`(document.querySelector("[data-testid=task-table]") || {textContent: ""}).textContent.includes("approved by admin: looks good")`)
@@ -215,6 +254,7 @@ tasks:
 	step(t, ctx, "start forever", chromedp.Navigate(s.url+"/compositions/forever"),
 		chromedp.Click(chromedp.CSS(`[data-testid=start-run]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=cancel]`)))
 	eventually(t, ctx, "it runs", `document.getElementById("run-panel").dataset.status === "running"`)
+	settled(t, ctx)
 	step(t, ctx, "cancel", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
 		chromedp.Click(chromedp.CSS(`[data-testid=cancel]`)))
 	eventually(t, ctx, "the run is cancelled", `document.getElementById("run-panel").dataset.status === "cancelled"`)
