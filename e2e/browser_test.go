@@ -255,7 +255,10 @@ tasks:
 		chromedp.Click(chromedp.CSS(`[data-testid=start-run]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=cancel]`)))
 	eventually(t, ctx, "it runs", `document.getElementById("run-panel").dataset.status === "running"`)
 	settled(t, ctx)
-	step(t, ctx, "cancel", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+	// A long settling time after the cancel's answer is swapped in: the
+	// run ends meanwhile, and the panel, not yet listening, must still
+	// catch up once it settles.
+	step(t, ctx, "cancel", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true; htmx.config.defaultSettleDelay = 1500`),
 		chromedp.Click(chromedp.CSS(`[data-testid=cancel]`)))
 	eventually(t, ctx, "the run is cancelled", `document.getElementById("run-panel").dataset.status === "cancelled"`)
 

@@ -23,11 +23,40 @@
       timer = setTimeout(function () { timer = null; last = Date.now(); fn(); }, delay);
     };
   }
-  window.batonThrottled = throttled;
 
-  var changed = throttled(function () {
-    document.body.dispatchEvent(new CustomEvent("baton:change"));
-  }, 1000);
+  // Live parts re-fetch themselves on an event dispatched on <body>. An
+  // event can miss one: htmx drops a trigger while the part's own request
+  // is in flight, and a part just swapped in listens only once settled.
+  // So every dispatch is counted, each request remembers the count it was
+  // sent at, and a live part that settles having missed a dispatch asks
+  // again.
+  var dispatched = 0;
+  var sentAt = new WeakMap();
+  var live = {};
+
+  // batonLive returns the throttled dispatcher of the live event name.
+  function batonLive(name, wait) {
+    if (!live[name]) {
+      live[name] = throttled(function () {
+        dispatched++;
+        document.body.dispatchEvent(new CustomEvent(name));
+      }, wait);
+    }
+    return live[name];
+  }
+  window.batonLive = batonLive;
+
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    if (e.detail.xhr) sentAt.set(e.detail.xhr, dispatched);
+  });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var elt = e.target, xhr = e.detail && e.detail.xhr;
+    if (!elt.getAttribute || !xhr || !sentAt.has(xhr) || sentAt.get(xhr) === dispatched) return;
+    var m = /(baton:[a-z]+) from:body/.exec(elt.getAttribute("hx-trigger") || "");
+    if (m && live[m[1]]) live[m[1]]();
+  });
+
+  var changed = batonLive("baton:change", 1000);
 
   function url(path) {
     var proto = location.protocol === "https:" ? "wss:" : "ws:";

@@ -220,9 +220,7 @@
     taskSel = document.getElementById("log-task");
     search = document.getElementById("log-search");
     runID = box.dataset.run;
-    panelChanged = window.batonThrottled(function () {
-      document.body.dispatchEvent(new CustomEvent("baton:run"));
-    }, 400);
+    panelChanged = window.batonLive("baton:run", 400);
     total = Number(box.dataset.lines) || 0;
     done = box.dataset.done === "true";
 
@@ -237,14 +235,6 @@
     search.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(refilter, 150);
-    });
-    // A cancel or a decision answers with the panel as it was when the
-    // server took it; changes that came while that answer was on its way
-    // may have been drawn before it, or sent to the panel it replaced. So
-    // after such an answer the panel is fetched once more.
-    document.body.addEventListener("htmx:afterSwap", function (e) {
-      var cfg = e.detail && e.detail.requestConfig;
-      if (e.target.id === "run-panel" && cfg && cfg.verb !== "get") panelChanged();
     });
     // Clicking a task in the graph shows its lines.
     document.addEventListener("click", function (e) {
