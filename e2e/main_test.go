@@ -233,7 +233,7 @@ func (s *server) waitFor(id int64, what string, cond func(apiRun) bool) apiRun {
 
 func (s *server) logText(id int64) string {
 	s.t.Helper()
-	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/runs/%d/log?format=text&limit=100000", s.url, id), nil)
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/runs/%d/log?format=text", s.url, id), nil)
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -39,6 +40,11 @@ func (h *Handler) apiRunLog(w http.ResponseWriter, r *http.Request) {
 	}
 	if lq.Limit, err = intParam(q.Get("limit"), 1000, 100000); err != nil {
 		badRequest(w, "limit: "+err.Error())
+		return
+	}
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "text" {
+		badRequest(w, fmt.Sprintf("format: %q is not a log format; use json (the default) or text", format))
 		return
 	}
 	lq.After, lq.Before = int64(after), int64(before)
@@ -87,21 +93,80 @@ func (h *Handler) apiRunLog(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if format == "text" && q.Get("limit") == "" && lq.Before == 0 {
+		// Text is for people and for files: without a limit it is the
+		// whole log from after=, not its first page.
+		h.writeLogText(w, r, lq, lines)
+		return
+	}
+	more, err := h.moreLines(r, lq, lines)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	next := lq.After
 	if len(lines) > 0 {
 		next = lines[len(lines)-1].Seq
 	}
-	if q.Get("format") == "text" {
-		writeLogText(w, lines)
+	if format == "text" {
+		w.Header().Set("X-Baton-More", fmt.Sprint(more))
+		w.Header().Set("X-Baton-Next", fmt.Sprint(next))
+		writeLogLines(w, lines)
 		return
 	}
+	// done tells a follower it can stop: the run has ended (so every line
+	// is stored) and, reading forward, this page reached the last line.
+	done := run.Status.Done() && (lq.Before > 0 || !more)
 	writeJSON(w, http.StatusOK, map[string]any{
-		"lines": toLogJSON(lines), "next": next, "status": run.Status, "done": run.Status.Done(),
+		"lines": toLogJSON(lines), "next": next, "more": more, "status": run.Status, "done": done,
 	})
 }
 
-func writeLogText(w http.ResponseWriter, lines []model.LogLine) {
+// moreLines reports whether the limit cut the page: a line the query
+// selects lies beyond it, after its last line (reading forward) or before
+// its first (reading backward).
+func (h *Handler) moreLines(r *http.Request, lq storage.LogQuery, lines []model.LogLine) (bool, error) {
+	if len(lines) < lq.Limit {
+		return false, nil
+	}
+	probe := lq
+	probe.Limit = 1
+	if lq.Before > 0 {
+		probe.Before = lines[0].Seq
+	} else {
+		probe.After = lines[len(lines)-1].Seq
+	}
+	beyond, err := h.store.ReadLogs(r.Context(), probe)
+	return len(beyond) > 0, err
+}
+
+// logTextPage is how many lines the whole-log text answer reads at a time.
+const logTextPage = 10000
+
+// writeLogText writes every line the query selects from lq.After on,
+// starting with first (already read), a page at a time.
+func (h *Handler) writeLogText(w http.ResponseWriter, r *http.Request, lq storage.LogQuery, first []model.LogLine) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	lines := first
+	lq.Limit = logTextPage
+	for len(lines) > 0 {
+		writeLogLines(bw, lines)
+		lq.After = lines[len(lines)-1].Seq
+		var err error
+		if lines, err = h.store.ReadLogs(r.Context(), lq); err != nil {
+			// The answer has begun: say so in it rather than in a status.
+			fmt.Fprintf(bw, "baton: the log could not be read on from line %d: %v\n", lq.After+1, err)
+			return
+		}
+	}
+}
+
+func writeLogLines(w io.Writer, lines []model.LogLine) {
+	if hw, ok := w.(http.ResponseWriter); ok {
+		hw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
 	bw := bufio.NewWriter(w)
 	for _, l := range lines {
 		task := l.TaskID
