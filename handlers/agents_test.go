@@ -134,22 +134,6 @@ func (f *fleet) run(name string) runJSON {
 	})
 }
 
-func (f *fleet) waitRun(id int64, cond func(runJSON) bool) runJSON {
-	f.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var r runJSON
-		f.do("GET", fmt.Sprintf("/api/v1/runs/%d", id), "", http.StatusOK, &r)
-		if cond(r) {
-			return r
-		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("run %d stuck: %+v", id, r)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func (f *fleet) logText(id int64) string {
 	f.t.Helper()
 	var page struct{ Lines []logLineJSON }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestLogPagesOfAnEndedRun reads a log longer than a page: a follower
@@ -18,13 +17,8 @@ func TestLogPagesOfAnEndedRun(t *testing.T) {
 	var run runJSON
 	a.do("POST", "/api/v1/compositions/long/runs", ``, http.StatusCreated, &run)
 	path := fmt.Sprintf("/api/v1/runs/%d", run.ID)
-	deadline := time.Now().Add(20 * time.Second)
-	for run.Status != "succeeded" {
-		if time.Now().After(deadline) || run.Status == "failed" {
-			t.Fatalf("run = %+v", run)
-		}
-		time.Sleep(20 * time.Millisecond)
-		a.do("GET", path, "", http.StatusOK, &run)
+	if run = a.waitRun(run.ID, func(r runJSON) bool { return r.Status == "succeeded" || r.Status == "failed" }); run.Status != "succeeded" {
+		t.Fatalf("run = %+v", run)
 	}
 
 	type page struct {

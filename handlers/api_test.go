@@ -96,6 +96,23 @@ func (a *apiHarness) do(method, path, body string, wantStatus int, out any) {
 	}
 }
 
+// waitRun polls a run until cond holds, failing the test after a minute.
+func (a *apiHarness) waitRun(id int64, cond func(runJSON) bool) runJSON {
+	a.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var r runJSON
+		a.do("GET", fmt.Sprintf("/api/v1/runs/%d", id), "", http.StatusOK, &r)
+		if cond(r) {
+			return r
+		}
+		if time.Now().After(deadline) {
+			a.t.Fatalf("run %d stuck: %+v", id, r)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 const helloYAML = `name: hello
 params:
   who: {type: string, default: world}
@@ -181,14 +198,7 @@ func TestRunLifecycleOverAPI(t *testing.T) {
 	var run runJSON
 	a.do("POST", "/api/v1/compositions/hello/runs", `{"params": {"who": "api"}}`, http.StatusCreated, &run)
 	path := fmt.Sprintf("/api/v1/runs/%d", run.ID)
-	deadline := time.Now().Add(10 * time.Second)
-	for run.Status != "waiting" {
-		if time.Now().After(deadline) {
-			t.Fatalf("run never waited for approval: %+v", run)
-		}
-		time.Sleep(10 * time.Millisecond)
-		a.do("GET", path, "", http.StatusOK, &run)
-	}
+	run = a.waitRun(run.ID, func(r runJSON) bool { return r.Status == "waiting" })
 	var page struct {
 		Lines []logLineJSON
 		Next  int64
