@@ -63,6 +63,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "baton serve: unexpected argument %q (flags start with --)\n", fs.Arg(0))
 		return exitBadArgs
 	}
+	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
+		fmt.Fprintf(stderr, "baton serve: --addr %q: give host:port, such as 127.0.0.1:8080 or :8080 (all interfaces)\n", cfg.addr)
+		return exitBadArgs
+	}
 	if cfg.localSlots < 0 {
 		fmt.Fprintf(stderr, "baton serve: --local-slots %d: give 0 (every run goes to agents) or more\n", cfg.localSlots)
 		return exitBadArgs
@@ -93,6 +97,16 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 // first (no new requests), then the engine (running tasks get the grace
 // period), then the database.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
+	// The address first: a server that cannot listen must not create the
+	// first user, resume runs or change anything else before it stops.
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("listen on %s: the address is in use (is another Baton server running? pick another with --addr)", cfg.addr)
+		}
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	defer ln.Close()
 	var beside []string
 	if cfg.compositions != "" {
 		beside = append(beside, cfg.compositions)
@@ -138,11 +152,6 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		eng.Shutdown(context.Background())
-		return fmt.Errorf("listen on %s: %w (is another server using it? pick one with --addr)", cfg.addr, err)
-	}
 	srv := &http.Server{
 		Handler:           handlers.New(handlers.Config{Engine: eng, Store: store, Logger: log, Version: version, SecureCookies: cfg.secureCookies}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -174,16 +183,15 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	return err
 }
 
-// loadCompositionDir stores every valid *.yaml composition of dir as a new
-// version when it changed. Invalid files are reported and skipped, never
-// half-loaded.
 // fileAuthor is the author of versions loaded from --compositions files.
 const fileAuthor = "file"
 
 // loadCompositionDir stores the compositions of a directory. A file is
 // loaded when it differs from what was last loaded from a file: a
 // composition changed since in the editor or through the API keeps that
-// change across restarts until its file changes again.
+// change across restarts until its file changes again, and one deleted
+// since stays deleted. Invalid files are reported and skipped, never
+// half-loaded.
 func loadCompositionDir(ctx context.Context, eng *engine.Engine, store *storage.Store, dir string, log *slog.Logger) {
 	var files []string
 	for _, pat := range []string{"*.yaml", "*.yml"} {
@@ -216,12 +224,27 @@ func loadCompositionDir(ctx context.Context, eng *engine.Engine, store *storage.
 			log.Error("composition not loaded", "file", f, "err", err)
 			continue
 		}
-		if i := slices.IndexFunc(versions, func(v model.CompositionVersion) bool { return v.Author == fileAuthor }); i > 0 && versions[i].Source == string(src) {
+		i := slices.IndexFunc(versions, func(v model.CompositionVersion) bool { return v.Author == fileAuthor })
+		unchanged := i >= 0 && versions[i].Source == string(src)
+		deleted := false
+		if len(versions) > 0 {
+			if _, err := store.GetComposition(ctx, c.Name); errors.Is(err, model.ErrNotFound) {
+				deleted = true
+			}
+		}
+		switch {
+		case deleted && unchanged:
+			log.Info("composition deleted since its file was loaded; the file is unchanged, so it stays deleted (change the file, or PUT it, to bring it back)",
+				"name", c.Name, "file", f)
+			continue
+		case deleted:
+			log.Info("composition file changed since the composition was deleted: loading it again", "name", c.Name, "file", f)
+		case unchanged && i > 0:
 			cur := versions[0]
 			log.Info("composition file unchanged; keeping the newer version saved since", "name", c.Name, "file", f,
 				"version", cur.Version, "saved_by", cur.Author)
 			continue
-		} else if i != 0 && len(versions) > 0 && versions[0].Source != string(src) {
+		case i != 0 && len(versions) > 0 && versions[0].Source != string(src):
 			log.Warn("composition file changed: it replaces the version saved since, which stays in the history", "name", c.Name, "file", f,
 				"replaced_version", versions[0].Version, "saved_by", versions[0].Author)
 		}

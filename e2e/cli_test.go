@@ -108,6 +108,28 @@ tasks:
 	if res.code != 2 || !strings.Contains(res.stderr, "--local-slots -1") {
 		t.Errorf("serve --local-slots -1: exit %d\n%s", res.code, res.stderr)
 	}
+	res = runBaton(t, dir, "serve", "--addr", "nonsense")
+	if res.code != 2 || !strings.Contains(res.stderr, "give host:port") {
+		t.Errorf("serve --addr nonsense: exit %d\n%s", res.code, res.stderr)
+	}
+}
+
+// TestServeOnABusyAddress: a second server on a taken address says so and
+// stops before it creates anything, the first user and its password above all.
+func TestServeOnABusyAddress(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, filepath.Join(dir, "first"))
+	second := filepath.Join(dir, "second")
+	res := runBaton(t, dir, "serve", "--data", second, "--addr", strings.TrimPrefix(s.url, "http://"))
+	if res.code != 1 || !strings.Contains(res.stderr, "the address is in use") {
+		t.Errorf("exit %d, want 1 and why:\n%s", res.code, res.stderr)
+	}
+	if strings.Contains(res.stderr, "password") {
+		t.Errorf("a server that could not start printed a first password:\n%s", res.stderr)
+	}
+	if _, err := os.Stat(second); !os.IsNotExist(err) {
+		t.Errorf("the second server created its data directory (%v)", err)
+	}
 }
 
 func TestRunApprovalWithoutTerminal(t *testing.T) {
@@ -223,7 +245,8 @@ func TestRunCallsSiblingCompositions(t *testing.T) {
 
 // TestCompositionFilesKeepLaterEdits: a composition saved in the editor or
 // through the API keeps that change across restarts while its file stays
-// the same; a changed file replaces it, and both stay in the history.
+// the same; a changed file replaces it, and both stay in the history. A
+// deleted one stays deleted until its file changes.
 func TestCompositionFilesKeepLaterEdits(t *testing.T) {
 	dir := t.TempDir()
 	comps := filepath.Join(dir, "compositions")
@@ -250,8 +273,28 @@ func TestCompositionFilesKeepLaterEdits(t *testing.T) {
 	if cur.Version != 3 || !strings.Contains(cur.Source, "the file changed") {
 		t.Fatalf("after the file changed: version %d:\n%s", cur.Version, cur.Source)
 	}
-	s.stop() // the log is read once the server has exited
 	if !strings.Contains(s.log.String(), "replaces the version saved since") {
 		t.Errorf("the replaced edit was not logged:\n%s", s.log)
+	}
+
+	// Deleted through the API: a restart with the file unchanged does not
+	// bring it back; a changed file does.
+	s.call("DELETE", "/api/v1/compositions/greet", "", 204, nil)
+	s.stop()
+	s.start()
+	s.call("GET", "/api/v1/compositions/greet", "", 404, nil)
+	s.stop()
+	if !strings.Contains(s.log.String(), "so it stays deleted") {
+		t.Errorf("the server did not say why the file was not loaded:\n%s", s.log)
+	}
+	writeFile(t, file, "name: greet\ntasks:\n  - id: a\n    run: echo back again\n")
+	s.start()
+	s.call("GET", "/api/v1/compositions/greet", "", 200, &cur)
+	if !strings.Contains(cur.Source, "back again") {
+		t.Fatalf("after the deleted composition's file changed:\n%s", cur.Source)
+	}
+	s.stop()
+	if !strings.Contains(s.log.String(), "loading it again") {
+		t.Errorf("the server did not say it loaded the changed file again:\n%s", s.log)
 	}
 }
