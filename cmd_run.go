@@ -33,6 +33,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
+	if !dirsExist(stderr, "run", "plugins", plugins...) {
+		return exitBadArgs
+	}
 	if *slots < 1 {
 		fmt.Fprintf(stderr, "baton run: --slots %d: give at least 1 (how many work tasks may run at once)\n", *slots)
 		return exitBadArgs

@@ -55,7 +55,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.logLevel, "log-level", envString("log-level", "info"), help("log-level", "debug, info, warn or error"))
 	fs.DurationVar(&cfg.agentTimeout, "agent-timeout", envDuration("agent-timeout", 60*time.Second), help("agent-timeout", "an agent silent this long is offline"))
 	fs.DurationVar(&cfg.agentGrace, "agent-grace", envDuration("agent-grace", 5*time.Minute), help("agent-grace", "how long the jobs of an offline agent wait for it before they fail as agent_lost"))
-	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envString("secure-cookies", "") == "true", help("secure-cookies", "mark the session cookie Secure (set it when users reach Baton over HTTPS)"))
+	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("secure-cookies"), help("secure-cookies", "mark the session cookie Secure (set it when users reach Baton over HTTPS)"))
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -65,6 +65,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		fmt.Fprintf(stderr, "baton serve: --addr %q: give host:port, such as 127.0.0.1:8080 or :8080 (all interfaces)\n", cfg.addr)
+		return exitBadArgs
+	}
+	if !dirsExist(stderr, "serve", "compositions", cfg.compositions) || !dirsExist(stderr, "serve", "triggers", cfg.triggers) ||
+		!dirsExist(stderr, "serve", "plugins", plugins...) {
 		return exitBadArgs
 	}
 	if cfg.localSlots < 0 {

@@ -19,6 +19,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
+	if !dirsExist(stderr, "validate", "plugins", plugins...) {
+		return exitBadArgs
+	}
 	if len(files) == 0 {
 		fmt.Fprintln(stderr, "baton validate: name at least one composition file, e.g. baton validate examples/*.yaml")
 		return exitBadArgs

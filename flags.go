@@ -23,7 +23,7 @@ func newFlags(c string, stdout, stderr io.Writer) *flag.FlagSet {
 	}
 	fs.Usage = func() {
 		fs.SetOutput(stdout)
-		fmt.Fprintf(stdout, "usage: %s\n\nFlags (each also read from the environment variable shown):\n", usageLine)
+		fmt.Fprintf(stdout, "usage: %s\n\nFlags (a flag shown with [$VARIABLE] may be set in the environment instead):\n", usageLine)
 		fs.PrintDefaults()
 		fs.SetOutput(stderr)
 	}
@@ -43,12 +43,17 @@ func envString(name, def string) string {
 	return def
 }
 
+// envProblems holds the environment variables whose values do not fit
+// their flag, by variable; parseFlags refuses them unless the flag itself
+// is given.
+var envProblems = map[string]string{}
+
 func envInt(name string, def int) int {
 	if v, ok := os.LookupEnv(envName(name)); ok {
 		if n, err := strconv.Atoi(v); err == nil {
 			return n
 		}
-		fmt.Fprintf(os.Stderr, "baton: ignoring %s=%q: not a whole number\n", envName(name), v)
+		envProblems[envName(name)] = fmt.Sprintf("%s=%q is not a whole number", envName(name), v)
 	}
 	return def
 }
@@ -58,9 +63,41 @@ func envDuration(name string, def time.Duration) time.Duration {
 		if d, err := time.ParseDuration(v); err == nil {
 			return d
 		}
-		fmt.Fprintf(os.Stderr, "baton: ignoring %s=%q: not a duration such as 30s\n", envName(name), v)
+		envProblems[envName(name)] = fmt.Sprintf("%s=%q is not a duration such as 30s or 5m", envName(name), v)
 	}
 	return def
+}
+
+func envBool(name string) bool {
+	v, ok := os.LookupEnv(envName(name))
+	if !ok || v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		envProblems[envName(name)] = fmt.Sprintf("%s=%q is not true or false", envName(name), v)
+	}
+	return b
+}
+
+// checkEnv refuses the environment variables of fs's flags whose values
+// did not fit, except where the command line gives the flag itself.
+func checkEnv(fs *flag.FlagSet) (int, bool) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	bad := false
+	fs.VisitAll(func(f *flag.Flag) {
+		for env, msg := range envProblems {
+			if strings.Contains(f.Usage, "[$"+env+"]") && !given[f.Name] {
+				fmt.Fprintf(fs.Output(), "baton %s: %s (it sets --%s; fix or unset it)\n", fs.Name(), msg, f.Name)
+				bad = true
+			}
+		}
+	})
+	if bad {
+		return exitBadArgs, false
+	}
+	return 0, true
 }
 
 func help(name, text string) string {
@@ -89,6 +126,13 @@ func envList(name string) listFlag {
 // parseFlags parses args; it returns an exit code when the command should
 // stop (after -h, or on a bad flag).
 func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
+	if code, ok := parseArgs(fs, args); !ok {
+		return code, false
+	}
+	return checkEnv(fs)
+}
+
+func parseArgs(fs *flag.FlagSet, args []string) (int, bool) {
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return exitOK, false
@@ -103,14 +147,36 @@ func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
 func interleaved(fs *flag.FlagSet, args []string) ([]string, int, bool) {
 	var positional []string
 	for {
-		if code, ok := parseFlags(fs, args); !ok {
+		if code, ok := parseArgs(fs, args); !ok {
 			return nil, code, false
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return positional, 0, true
+			code, ok := checkEnv(fs)
+			return positional, code, ok
 		}
 		positional = append(positional, args[0])
 		args = args[1:]
 	}
+}
+
+// dirsExist checks that directories named on the command line (or in the
+// environment) are there: a mistyped --plugins or --compositions is bad
+// input, not an empty server.
+func dirsExist(stderr io.Writer, cmd, flagName string, dirs ...string) bool {
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		fi, err := os.Stat(d)
+		switch {
+		case err != nil:
+			fmt.Fprintf(stderr, "baton %s: --%s %s: no such directory\n", cmd, flagName, d)
+			return false
+		case !fi.IsDir():
+			fmt.Fprintf(stderr, "baton %s: --%s %s: a file, not a directory\n", cmd, flagName, d)
+			return false
+		}
+	}
+	return true
 }

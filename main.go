@@ -25,10 +25,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "baton serve [--addr ADDR] [--data DIR] [--compositions DIR] [--plugins DIR]...", "start the server: web UI, REST API and the engine", cmdServe},
-		{"run", "baton run FILE [--param k=v]... [--yes] [--db PATH] [--plugins DIR]... [--slots N]", "run one composition file in this process and print its log", cmdRun},
+		{"serve", "baton serve [--addr ADDR] [--data DIR] [--compositions DIR] [--triggers DIR] [--plugins DIR]...", "start the server: web UI, REST API and the engine", cmdServe},
+		{"run", "baton run FILE [--param k=v]... [--yes] [--db PATH] [--plugins DIR]... [--slots N] [--workdir DIR]", "run one composition file in this process and print its log", cmdRun},
 		{"validate", "baton validate [--plugins DIR]... FILE...", "check composition files and print every problem", cmdValidate},
-		{"agent", "baton agent --server URL --token TOKEN [--name NAME] [--pool P]... [--label k=v]... [--facts-dir DIR] [--slots N] [--workdir DIR]", "run an agent: take work from a Baton server", cmdAgent},
+		{"agent", "baton agent --server URL --token TOKEN [--name NAME] [--pool P]... [--label k=v]... [--facts-dir DIR] [--slots N] [--workdir DIR] [--grace D] [--token-file FILE] [--log-level L]", "run an agent: take work from a Baton server", cmdAgent},
 		{"agent-token", "baton agent-token create|list|revoke [ID] [--data DIR] [--name LABEL]", "manage the tokens agents connect with", cmdAgentToken},
 		{"user", "baton user add|passwd|list|remove [NAME] [--data DIR] [--password-stdin]", "manage the users who log in to the web UI", cmdUser},
 		{"token", "baton token create|list|revoke [ID] [--data DIR] [--user NAME] [--name LABEL]", "manage API tokens", cmdToken},
@@ -54,8 +54,11 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return exitBadArgs
 	}
 	name := args[0]
-	if name == "-h" || name == "--help" {
+	switch name {
+	case "-h", "-help", "--help":
 		name = "help"
+	case "-version", "--version":
+		name = "version"
 	}
 	for _, c := range commands() {
 		if c.name == name {

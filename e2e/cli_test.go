@@ -114,6 +114,37 @@ tasks:
 	}
 }
 
+// TestCommandLineMistakes: a mistyped directory or a bad value in the
+// environment is refused with exit 2 and says what to fix; a flag on the
+// command line still wins over a bad variable.
+func TestCommandLineMistakes(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "ok.yaml"), "name: ok\ntasks:\n  - id: a\n    run: echo ran\n")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--compositions", "nope"}, "--compositions nope: no such directory"},
+		{[]string{"serve", "--plugins", "ok.yaml"}, "--plugins ok.yaml: a file, not a directory"},
+		{[]string{"run", "ok.yaml", "--plugins", "nope"}, "--plugins nope: no such directory"},
+		{[]string{"validate", "--plugins", "nope", "ok.yaml"}, "--plugins nope: no such directory"},
+	} {
+		if res := runBaton(t, dir, c.args...); res.code != 2 || !strings.Contains(res.stderr, c.want) {
+			t.Errorf("baton %v: exit %d, want 2 and %q:\n%s", c.args, res.code, c.want, res.stderr)
+		}
+	}
+	t.Setenv("BATON_SLOTS", "many")
+	if res := runBaton(t, dir, "run", "ok.yaml"); res.code != 2 || !strings.Contains(res.stderr, `BATON_SLOTS="many" is not a whole number (it sets --slots`) {
+		t.Errorf("BATON_SLOTS=many: exit %d:\n%s", res.code, res.stderr)
+	}
+	if res := runBaton(t, dir, "run", "ok.yaml", "--slots", "2"); res.code != 0 || !strings.Contains(res.stdout, "a            | ran") {
+		t.Errorf("--slots 2 over BATON_SLOTS=many: exit %d:\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if res := runBaton(t, dir, "--version"); res.code != 0 || !strings.HasPrefix(res.stdout, "baton ") {
+		t.Errorf("baton --version: exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+}
+
 // TestServeOnABusyAddress: a second server on a taken address says so and
 // stops before it creates anything, the first user and its password above all.
 func TestServeOnABusyAddress(t *testing.T) {
