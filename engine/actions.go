@@ -253,5 +253,12 @@ func (e *Engine) Decide(ctx context.Context, runID int64, taskID string, d model
 	if err != nil {
 		return err
 	}
+	tasks, err := e.store.GetTasks(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(tasks, func(t *model.TaskRun) bool { return t.TaskID == taskID }) {
+		return fmt.Errorf("run %d has no task %s: %w", runID, taskID, model.ErrNotFound)
+	}
 	return &StateError{Msg: fmt.Sprintf("run %d is %s, so task %s is not waiting for approval", runID, r.Status, taskID)}
 }

@@ -25,7 +25,7 @@ var agentUpgrader = websocket.Upgrader{
 
 // agentAuth checks an agent token.
 func (h *Handler) agentAuth(r *http.Request) (*model.AgentToken, error) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	token, ok := bearerToken(r)
 	if !ok {
 		return nil, nil
 	}

@@ -158,7 +158,12 @@ func (h *Handler) apiCompositionRestore(w http.ResponseWriter, r *http.Request) 
 // writeVersion answers with a stored version: its YAML alone with
 // ?format=yaml, else JSON with the source and whether it still validates.
 func (h *Handler) writeVersion(w http.ResponseWriter, r *http.Request, v model.CompositionVersion) {
-	if r.URL.Query().Get("format") == "yaml" {
+	format, err := queryFormat(r, "json", "yaml")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if format == "yaml" {
 		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
 		io.WriteString(w, v.Source)
 		return

@@ -42,9 +42,9 @@ func (h *Handler) apiRunLog(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "limit: "+err.Error())
 		return
 	}
-	format := q.Get("format")
-	if format != "" && format != "json" && format != "text" {
-		badRequest(w, fmt.Sprintf("format: %q is not a log format; use json (the default) or text", format))
+	format, err := queryFormat(r, "json", "text")
+	if err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	lq.After, lq.Before = int64(after), int64(before)

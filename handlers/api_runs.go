@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,19 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return &badInput{fmt.Sprintf("request body is not valid JSON for this endpoint: %v", err)}
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &badInput{"request body has more after its JSON object; send one object"}
+	}
 	return nil
+}
+
+// queryFormat reads ?format=, which must be empty or one of formats.
+func queryFormat(r *http.Request, formats ...string) (string, error) {
+	f := r.URL.Query().Get("format")
+	if f == "" || slices.Contains(formats, f) {
+		return f, nil
+	}
+	return "", &badInput{fmt.Sprintf("format: %q is not a format here; use %s", f, strings.Join(formats, " or "))}
 }
 
 // badInput is a client mistake that fail answers with 400.

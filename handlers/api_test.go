@@ -236,6 +236,9 @@ func TestRunLifecycleOverAPI(t *testing.T) {
 		t.Fatalf("final run = %+v", run)
 	}
 	a.do("POST", path+"/cancel", ``, http.StatusConflict, &e)
+	// On an ended run, a task that is not there is still not found.
+	a.do("POST", path+"/tasks/nope/approve", `{}`, http.StatusNotFound, &e)
+	a.do("POST", path+"/tasks/approve/approve", `{}`, http.StatusConflict, &e)
 	var text string
 	a.do("GET", path+"/log?format=text", "", http.StatusOK, &text)
 	if !strings.Contains(text, "greet | hello api") {
@@ -352,5 +355,43 @@ tasks:
 	}
 	if run.Status != "cancelled" || run.Ending != "" {
 		t.Fatalf("after the second cancel: %+v", run)
+	}
+}
+
+// TestAPIRequestDetails: the bearer scheme in any case, one JSON object
+// per body, and formats the endpoint has.
+func TestAPIRequestDetails(t *testing.T) {
+	a := newAPI(t)
+	a.do("PUT", "/api/v1/compositions/hello", helloYAML, http.StatusCreated, nil)
+	for _, scheme := range []string{"bearer", "BEARER", "Bearer"} {
+		req, _ := http.NewRequest("GET", a.srv.URL+"/api/v1/compositions", nil)
+		req.Header.Set("Authorization", scheme+" "+a.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("Authorization: %s TOKEN: status %d", scheme, resp.StatusCode)
+		}
+	}
+	var e apiError
+	a.do("POST", "/api/v1/compositions/hello/runs", `{"params": {}} {"params": {"who": "twice"}}`, http.StatusBadRequest, &e)
+	if !strings.Contains(e.Error, "one object") {
+		t.Errorf("trailing data: %q", e.Error)
+	}
+	var runs struct{ Runs []runJSON }
+	a.do("GET", "/api/v1/runs", "", http.StatusOK, &runs)
+	if len(runs.Runs) != 0 {
+		t.Errorf("a body with trailing data started a run: %+v", runs.Runs)
+	}
+	a.do("GET", "/api/v1/compositions/hello?format=xml", "", http.StatusBadRequest, &e)
+	if !strings.Contains(e.Error, "yaml") {
+		t.Errorf("unknown format: %q", e.Error)
+	}
+	var src string
+	a.do("GET", "/api/v1/compositions/hello?format=yaml", "", http.StatusOK, &src)
+	if src != helloYAML {
+		t.Errorf("format=yaml = %q", src)
 	}
 }

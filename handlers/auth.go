@@ -59,7 +59,7 @@ func (h *Handler) requireUser(next http.Handler, withSession bool) http.Handler 
 // authenticate finds the user of a request, or nil.
 func (h *Handler) authenticate(r *http.Request, withSession bool) (*model.User, error) {
 	if hdr := r.Header.Get("Authorization"); hdr != "" {
-		token, ok := strings.CutPrefix(hdr, "Bearer ")
+		token, ok := bearerToken(r)
 		if !ok {
 			return nil, nil
 		}
@@ -142,4 +142,15 @@ func (l *limiter) allow(r *http.Request) bool {
 		l.per[host] = lim
 	}
 	return lim.Allow()
+}
+
+// bearerToken reads `Authorization: Bearer TOKEN`; the scheme's case does
+// not matter (RFC 9110, section 11.1).
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
 }

@@ -290,7 +290,12 @@ func (h *Handler) apiTriggerGet(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("trigger %s: %w", name, model.ErrNotFound))
 		return
 	}
-	if r.URL.Query().Get("format") == "yaml" {
+	format, err := queryFormat(r, "json", "yaml")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if format == "yaml" {
 		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
 		io.WriteString(w, redactSource(string(t.Source), t.Secret))
 		return
