@@ -249,8 +249,12 @@ func (c *cliRun) follow(ctx context.Context, sub *engine.Subscription) *model.Ru
 			if err := c.eng.Decide(ctx, a.runID, a.task, d, "terminal", a.answer); err != nil {
 				fmt.Fprintf(c.stderr, "baton run: %v\n", err)
 			}
-		case <-interrupt:
+		case sig := <-interrupt:
 			interrupts++
+			by := "Ctrl-C"
+			if sig == syscall.SIGTERM {
+				by = "SIGTERM"
+			}
 			switch interrupts {
 			case 1:
 				fmt.Fprintln(c.stderr, "baton run: cancelling the run; tasks marked always still run (Ctrl-C again stops them too)")
@@ -260,7 +264,7 @@ func (c *cliRun) follow(ctx context.Context, sub *engine.Subscription) *model.Ru
 				fmt.Fprintln(c.stderr, "baton run: interrupted again; exiting without waiting")
 				os.Exit(130)
 			}
-			go c.eng.Cancel(ctx, c.rootID, "Ctrl-C")
+			go c.eng.Cancel(ctx, c.rootID, by, interrupts > 1)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -242,7 +243,7 @@ tasks:
 	waitOutput("work         | working")
 	cmd.Process.Signal(os.Interrupt)
 	waitOutput("cleanup      | cleaning")
-	cmd.Process.Signal(os.Interrupt)
+	cmd.Process.Signal(syscall.SIGTERM) // counts as a second Ctrl-C, and says so
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -253,7 +254,7 @@ tasks:
 	if code := cmd.ProcessState.ExitCode(); code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
-	for _, want := range []string{"cancelling again", "work                 cancelled", "cleanup              cancelled", "cancelled by Ctrl-C"} {
+	for _, want := range []string{"cancelling again", "work                 cancelled", "cleanup              cancelled", "cancelled by Ctrl-C", "cancelled with force by SIGTERM"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

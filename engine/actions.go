@@ -205,8 +205,11 @@ func (e *Engine) endQueued(r *model.Run, status model.RunStatus, msg string) {
 
 // Cancel stops a run: running tasks are killed (their whole process
 // group), tasks not started are skipped, child runs are cancelled, and the
-// run ends cancelled. Cancelling a run that has ended is a *StateError.
-func (e *Engine) Cancel(ctx context.Context, runID int64, by string) error {
+// run ends cancelled once the tasks marked always have run. Cancelling a
+// run that is already being cancelled changes nothing unless force is
+// set: force stops the tasks marked always too. Cancelling a run that has
+// ended is a *StateError.
+func (e *Engine) Cancel(ctx context.Context, runID int64, by string, force bool) error {
 	e.mu.Lock()
 	rn := e.runners[runID]
 	var queued *model.Run
@@ -223,7 +226,7 @@ func (e *Engine) Cancel(ctx context.Context, runID int64, by string) error {
 	switch {
 	case rn != nil:
 		reply := make(chan error, 1)
-		if rn.send(evCancel{by: by, reply: reply}) {
+		if rn.send(evCancel{by: by, force: force, reply: reply}) {
 			return <-reply
 		}
 	case queued != nil:

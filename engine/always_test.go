@@ -81,7 +81,7 @@ tasks:
 `)
 	r := h.startRun("long", nil)
 	h.taskIs(r.ID, "work", model.TaskRunning)
-	if err := h.eng.Cancel(context.Background(), r.ID, "alice"); err != nil {
+	if err := h.eng.Cancel(context.Background(), r.ID, "alice", false); err != nil {
 		t.Fatal(err)
 	}
 	h.taskIs(r.ID, "cleanup", model.TaskRunning)
@@ -90,8 +90,16 @@ tasks:
 	if mid.Status != model.RunRunning || mid.Ending != model.RunCancelled || mid.Error != "cancelled by alice" {
 		t.Fatalf("while cleaning up: run = %s ending %q error %q", mid.Status, mid.Ending, mid.Error)
 	}
+	// A repeated cancel (a retrying client) leaves the clean-up alone.
+	if err := h.eng.Cancel(context.Background(), r.ID, "carol", false); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := h.store.GetRun(context.Background(), r.ID); again.Forced || again.Status != model.RunRunning {
+		t.Fatalf("a cancel without force stopped the clean-up: run = %s forced %v", again.Status, again.Forced)
+	}
+	h.taskIs(r.ID, "cleanup", model.TaskRunning)
 	start := time.Now()
-	if err := h.eng.Cancel(context.Background(), r.ID, "bob"); err != nil {
+	if err := h.eng.Cancel(context.Background(), r.ID, "bob", true); err != nil {
 		t.Fatal(err)
 	}
 	done := h.waitDone(r.ID)
@@ -107,7 +115,7 @@ tasks:
 		t.Errorf("cleanup was retried after the second cancel: attempt %d", ts["cleanup"].Attempt)
 	}
 	log := h.logText(r.ID)
-	if !strings.Contains(log, "cleanup|cleaning") || !strings.Contains(log, "cancelled again by bob") {
+	if !strings.Contains(log, "cleanup|cleaning") || !strings.Contains(log, "cancelled with force by bob") {
 		t.Errorf("log:\n%s", log)
 	}
 }
@@ -202,12 +210,12 @@ tasks:
 `)
 	r := h.startRun("stubborn", nil)
 	h.taskIs(r.ID, "work", model.TaskRunning)
-	if err := h.eng.Cancel(context.Background(), r.ID, "alice"); err != nil {
+	if err := h.eng.Cancel(context.Background(), r.ID, "alice", false); err != nil {
 		t.Fatal(err)
 	}
 	h.taskIs(r.ID, "cleanup", model.TaskRunning)
 	h.waitRun(r.ID, func(*model.Run) bool { return strings.Contains(h.logText(r.ID), "cleanup|cleaning") })
-	if err := h.eng.Cancel(context.Background(), r.ID, "alice"); err != nil {
+	if err := h.eng.Cancel(context.Background(), r.ID, "alice", true); err != nil {
 		t.Fatal(err)
 	}
 	// The clean-up ignores SIGTERM, so it is still running when the

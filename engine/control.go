@@ -79,7 +79,7 @@ func (r *runner) timedOut(ev evTimeout) {
 	task := r.byID[ev.task]
 	switch {
 	case in.kind == "composition" && in.child != 0:
-		go r.e.Cancel(context.Background(), in.child, fmt.Sprintf("the timeout of task %s of run %d", ev.task, r.run.ID))
+		go r.e.Cancel(context.Background(), in.child, fmt.Sprintf("the timeout of task %s of run %d", ev.task, r.run.ID), false)
 	case in.cancel != nil:
 		in.cancel(errCancelled)
 	}

@@ -396,7 +396,7 @@ tasks:
 	})
 	pidText, _ := os.ReadFile(filepath.Join(h.dir, "ws", "long", "0", "child.pid"))
 	start := time.Now()
-	if err := h.eng.Cancel(context.Background(), r.ID, "alice"); err != nil {
+	if err := h.eng.Cancel(context.Background(), r.ID, "alice", false); err != nil {
 		t.Fatal(err)
 	}
 	done := h.waitDone(r.ID)
@@ -415,7 +415,7 @@ tasks:
 		}
 	}
 	var se *engine.StateError
-	if err := h.eng.Cancel(context.Background(), r.ID, "alice"); !errors.As(err, &se) {
+	if err := h.eng.Cancel(context.Background(), r.ID, "alice", false); !errors.As(err, &se) {
 		t.Errorf("cancel of an ended run: %v, want StateError", err)
 	}
 }
@@ -448,7 +448,7 @@ tasks:
 	// A queued run can be cancelled.
 	third := h.startRun("one-at-a-time", nil)
 	fourth := h.startRun("one-at-a-time", nil)
-	if err := h.eng.Cancel(context.Background(), fourth.ID, "bob"); err != nil {
+	if err := h.eng.Cancel(context.Background(), fourth.ID, "bob", false); err != nil {
 		t.Fatal(err)
 	}
 	if r := h.waitDone(fourth.ID); r.Status != model.RunCancelled || !strings.Contains(r.Error, "before it started") {

@@ -39,6 +39,7 @@ type (
 	// evCancel: someone cancelled the run.
 	evCancel struct {
 		by    string
+		force bool // stop the tasks marked always too
 		reply chan error
 	}
 	// evChild: a run started by a composition task ended.
@@ -79,13 +80,14 @@ func (r *runner) handle(ev any) {
 			r.afterCommit(func() { ev.reply <- nil })
 		}
 	case evCancel:
-		switch {
-		case r.run.Ending != model.RunCancelled:
+		if r.run.Ending != model.RunCancelled {
 			r.log("", "cancelled by %s", ev.by)
-		case !r.run.Forced:
-			r.log("", "cancelled again by %s: tasks marked always stop too", ev.by)
+			r.stop(model.RunCancelled, true, "cancelled by "+ev.by)
 		}
-		r.stop(model.RunCancelled, true, "cancelled by "+ev.by)
+		if ev.force && !r.run.Forced {
+			r.log("", "cancelled with force by %s: tasks marked always stop too", ev.by)
+			r.stop(model.RunCancelled, true, "cancelled by "+ev.by)
+		}
 		r.afterCommit(func() { ev.reply <- nil })
 	case evChild:
 		r.childEnded(ev)

@@ -188,7 +188,7 @@ func (r *runner) step() bool {
 
 // mayRun reports whether a task may still start, retry or go on running:
 // while the run is healthy any task may; once it is failing or cancelled,
-// only tasks marked always, until a second cancel.
+// only tasks marked always, until a cancel with force.
 func (r *runner) mayRun(id string) bool {
 	return r.run.Ending == "" || (r.byID[id].Always && !r.run.Forced)
 }
@@ -473,7 +473,7 @@ func (r *runner) endTask(t *model.TaskRun, status model.TaskStatus, outputs map[
 // (hard) running work and child runs are stopped too. Approvals, waits and
 // sleeps end at once either way. A cancel overrides an earlier failure.
 // Tasks marked always are spared: running ones go on, pending ones start
-// when their needs have ended; a second cancel stops them as well.
+// when their needs have ended; a cancel with force stops them as well.
 // kind is RunFailed or RunCancelled.
 func (r *runner) stop(kind model.RunStatus, hard bool, msg string) {
 	if r.run.Ending == model.RunCancelled {
@@ -522,7 +522,7 @@ func (r *runner) abort(in *inflight) {
 		return
 	}
 	if in.child != 0 {
-		go r.e.Cancel(context.Background(), in.child, fmt.Sprintf("parent run %d", r.run.ID))
+		go r.e.Cancel(context.Background(), in.child, fmt.Sprintf("parent run %d", r.run.ID), r.run.Forced)
 	}
 }
 

@@ -38,6 +38,18 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
+// boolParam reads an optional true/false query value.
+func boolParam(s string) (bool, error) {
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fmt.Errorf("%q is not true or false", s)
+	}
+	return b, nil
+}
+
 // queryFormat reads ?format=, which must be empty or one of formats.
 func queryFormat(r *http.Request, formats ...string) (string, error) {
 	f := r.URL.Query().Get("format")
@@ -177,7 +189,12 @@ func (h *Handler) apiRunCancel(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.engine.Cancel(r.Context(), id, who(r)); err != nil {
+	force, err := boolParam(r.URL.Query().Get("force"))
+	if err != nil {
+		h.fail(w, r, &badInput{"force: " + err.Error()})
+		return
+	}
+	if err := h.engine.Cancel(r.Context(), id, who(r), force); err != nil {
 		h.fail(w, r, err)
 		return
 	}

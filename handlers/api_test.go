@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -299,7 +300,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 // TestCancelSparesAlwaysTasks cancels a run whose clean-up task is marked
 // always: the API and the run page say how it will end while the clean-up
-// runs, and a second cancel stops it.
+// runs, a repeated cancel leaves it be, and a forced one stops it.
 func TestCancelSparesAlwaysTasks(t *testing.T) {
 	a := newAPI(t)
 	a.do("PUT", "/api/v1/compositions/tidy", `name: tidy
@@ -345,7 +346,19 @@ tasks:
 	if n := byTestID(t, doc, "cancel"); len(n) != 1 || textOf(n[0]) != "Cancel again" {
 		t.Errorf("cancel button does not offer to cancel again")
 	}
+	// A repeated cancel (a client retrying) leaves the clean-up alone;
+	// force stops it. The run page's Cancel again sends force.
 	a.do("POST", path+"/cancel", ``, http.StatusAccepted, nil)
+	var e apiError
+	a.do("POST", path+"/cancel?force=maybe", ``, http.StatusBadRequest, &e)
+	time.Sleep(200 * time.Millisecond)
+	waitTask("cleanup", "running")
+	if run.Ending != "cancelled" {
+		t.Fatalf("after a repeated cancel: %+v", run)
+	}
+	if resp, _ := a.page(c, "POST", fmt.Sprintf("/runs/%d/cancel", run.ID), url.Values{"force": {"true"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Cancel again on the run page: status %d", resp.StatusCode)
+	}
 	waitTask("cleanup", "cancelled")
 	deadline := time.Now().Add(10 * time.Second)
 	for run.Status != "cancelled" && time.Now().Before(deadline) {

@@ -50,7 +50,8 @@ func (h *Handler) runCancel(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.engine.Cancel(r.Context(), id, who(r)); err != nil {
+	// "Cancel again" sends force: it stops the tasks marked always too.
+	if err := h.engine.Cancel(r.Context(), id, who(r), r.FormValue("force") == "true"); err != nil {
 		h.fail(w, r, err)
 		return
 	}
