@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"text/tabwriter"
 
 	"baton/auth"
+	"baton/model"
 )
 
 func cmdAgentToken(args []string, stdout, stderr io.Writer) int {
@@ -62,7 +64,10 @@ func cmdAgentToken(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "baton agent-token revoke: %q is not a token ID\n", rest[1])
 			return exitBadArgs
 		}
-		if err := store.DeleteAgentToken(ctx, id); err != nil {
+		if err := store.DeleteAgentToken(ctx, id); errors.Is(err, model.ErrNotFound) {
+			fmt.Fprintf(stderr, "baton agent-token: there is no agent token %d (baton agent-token list shows them)\n", id)
+			return exitFailed
+		} else if err != nil {
 			fmt.Fprintf(stderr, "baton agent-token: %v\n", err)
 			return exitFailed
 		}

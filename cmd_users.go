@@ -76,6 +76,10 @@ func cmdUser(args []string, stdout, stderr io.Writer) int {
 		if !need(2) {
 			return exitBadArgs
 		}
+		if err := auth.CheckUserName(rest[1]); err != nil && rest[0] == "add" {
+			fmt.Fprintf(stderr, "baton user add: %v\n", err)
+			return exitBadArgs
+		}
 		password, made, err := readPassword(*stdin)
 		if err != nil {
 			fmt.Fprintf(stderr, "baton user: %v\n", err)
@@ -196,7 +200,10 @@ func cmdToken(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "baton token revoke: %q is not a token ID\n", rest[1])
 			return exitBadArgs
 		}
-		if err := store.DeleteAPIToken(ctx, 0, id); err != nil {
+		if err := store.DeleteAPIToken(ctx, 0, id); errors.Is(err, model.ErrNotFound) {
+			fmt.Fprintf(stderr, "baton token: there is no API token %d (baton token list --user NAME shows them)\n", id)
+			return exitFailed
+		} else if err != nil {
 			fmt.Fprintf(stderr, "baton token: %v\n", err)
 			return exitFailed
 		}

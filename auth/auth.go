@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -26,6 +27,18 @@ const MinPasswordLen = 10
 
 // ErrWrongPassword is returned when a password does not match its hash.
 var ErrWrongPassword = errors.New("wrong user name or password")
+
+// userName is what a user name may look like: it shows in the UI, in
+// run triggers ("alice via API") and in approvals.
+var userName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// CheckUserName tells what is wrong with a user name, or nil.
+func CheckUserName(name string) error {
+	if !userName.MatchString(name) {
+		return fmt.Errorf("user name %q: a user name is 1 to 64 letters, digits, dots, dashes or underscores", name)
+	}
+	return nil
+}
 
 // HashPassword returns the bcrypt hash of a password after checking it is
 // long enough.

@@ -330,3 +330,62 @@ func TestCompositionFilesKeepLaterEdits(t *testing.T) {
 		t.Errorf("the server did not say it loaded the changed file again:\n%s", s.log)
 	}
 }
+
+// TestUserAndTokenCommands manages users and tokens on a server's data
+// directory while it runs: mistakes get a message meant for a person.
+func TestUserAndTokenCommands(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, filepath.Join(dir, "data"))
+	res := runBaton(t, dir, "user", "add", "alice.ops", "--data", s.data)
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "password of alice.ops: ") {
+		t.Fatalf("user add: exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	if res = runBaton(t, dir, "user", "add", "Bad Name", "--data", s.data); res.code != 2 || !strings.Contains(res.stderr, "1 to 64 letters") {
+		t.Errorf("user add \"Bad Name\": exit %d: %s", res.code, res.stderr)
+	}
+	if res = runBaton(t, dir, "user", "add", "alice.ops", "--data", s.data); res.code != 1 || !strings.Contains(res.stderr, "already a user alice.ops") {
+		t.Errorf("user add twice: exit %d: %s", res.code, res.stderr)
+	}
+	res = runBaton(t, dir, "token", "create", "--user", "alice.ops", "--name", "ci", "--data", s.data)
+	token := strings.TrimSpace(res.stdout)
+	if res.code != 0 || token == "" {
+		t.Fatalf("token create: exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	// The new token works against the running server.
+	req, _ := http.NewRequest("GET", s.url+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the new token: status %d", resp.StatusCode)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"token", "revoke", "999"}, 1, "there is no API token 999"},
+		{[]string{"agent-token", "revoke", "999"}, 1, "there is no agent token 999"},
+		{[]string{"token", "revoke", "abc"}, 2, `"abc" is not a token ID`},
+		{[]string{"user", "remove", "ghost"}, 1, "there is no user ghost"},
+	} {
+		res := runBaton(t, dir, append(c.args, "--data", s.data)...)
+		if res.code != c.code || !strings.Contains(res.stderr, c.want) || strings.Contains(res.stderr, "storage:") {
+			t.Errorf("baton %v: exit %d, want %d and %q:\n%s", c.args, res.code, c.code, c.want, res.stderr)
+		}
+	}
+	if res = runBaton(t, dir, "user", "remove", "alice.ops", "--data", s.data); res.code != 0 {
+		t.Errorf("user remove: exit %d: %s", res.code, res.stderr)
+	}
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the token of a removed user: status %d, want 401", resp.StatusCode)
+	}
+}

@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -88,20 +87,18 @@ func (h *Handler) users(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, pages.UsersPage(m))
 }
 
-// userName is what a user name may look like.
-var userName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
 // userAdd adds a user with a random password, shown once.
 func (h *Handler) userAdd(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.FormValue("name"))
 	password := auth.RandomPassword()
-	var err error
-	if !userName.MatchString(name) {
-		err = errors.New("a user name is 1 to 64 letters, digits, dots, dashes or underscores")
-	} else if hash, herr := auth.HashPassword(password); herr != nil {
-		err = herr
-	} else if _, err = h.store.CreateUser(r.Context(), name, hash); errors.Is(err, storage.ErrConflict) {
-		err = errors.New("there is already a user called " + name)
+	err := auth.CheckUserName(name)
+	if err == nil {
+		var hash string
+		if hash, err = auth.HashPassword(password); err == nil {
+			if _, err = h.store.CreateUser(r.Context(), name, hash); errors.Is(err, storage.ErrConflict) {
+				err = errors.New("there is already a user called " + name)
+			}
+		}
 	}
 	m, lerr := h.usersModel(r)
 	if lerr != nil {
