@@ -15,6 +15,8 @@ package agentd
 
 import (
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -87,6 +89,7 @@ type Config struct {
 type Agent struct {
 	cfg       Config
 	log       *slog.Logger
+	instance  string // random per process; see protocol.Hello
 	wsURL     string // .../api/v1/agents/connect
 	httpBase  string // the server URL without a trailing slash
 	reg       *plugin.Registry
@@ -156,6 +159,7 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{
 		cfg:         cfg,
 		log:         log,
+		instance:    newInstance(),
 		httpBase:    strings.TrimSuffix(u.String(), "/"),
 		reg:         cfg.Registry,
 		leftovers:   plugin.Leftovers{Dir: filepath.Join(cfg.Workdir, "running")},
@@ -290,4 +294,11 @@ func (a *Agent) wake() {
 	case a.kick <- struct{}{}:
 	default:
 	}
+}
+
+// newInstance returns a random id for this agent process.
+func newInstance() string {
+	var b [8]byte
+	cryptorand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

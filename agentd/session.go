@@ -97,6 +97,7 @@ func (a *Agent) helloLocked() *protocol.Hello {
 		Version:      protocol.Version,
 		AgentVersion: a.cfg.Version,
 		Name:         a.cfg.Name,
+		Instance:     a.instance,
 		Facts:        a.facts,
 		Labels:       a.cfg.Labels,
 		Pools:        a.cfg.Pools,

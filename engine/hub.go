@@ -48,6 +48,7 @@ type Hub struct {
 type agentState struct {
 	info      model.Agent
 	sess      *agentSession // nil while offline
+	instance  string        // the agent process of sess (protocol.Hello.Instance)
 	draining  bool          // the agent said it is stopping
 	used      int           // slots taken by jobs and reservations
 	jobs      map[string]*remoteJob
@@ -114,6 +115,15 @@ func (h *Hub) Serve(conn AgentConn) {
 		h.e.log.Warn("agent refused", "address", conn.RemoteAddr(), "err", err)
 		return
 	}
+	if other := h.sameName(hello); other != "" {
+		msg := fmt.Sprintf("an agent named %s is already connected (%s); two agents cannot share a name: give this one another --name, or stop the other", hello.Name, other)
+		if data, err := protocol.Encode(&protocol.Error{Message: msg}); err == nil {
+			conn.Send(data)
+		}
+		conn.Close("name in use")
+		h.e.log.Warn("agent refused: its name is in use", "agent", hello.Name, "address", conn.RemoteAddr(), "connected", other)
+		return
+	}
 	sess := &agentSession{conn: conn, out: make(chan []byte, 1024), done: make(chan struct{})}
 	welcome, pending := h.attach(hello, sess, conn.RemoteAddr())
 	go sess.writeLoop(h, hello.Name)
@@ -164,6 +174,20 @@ func (h *Hub) readHello(conn AgentConn) (*protocol.Hello, error) {
 	return hello, nil
 }
 
+// sameName describes the connected agent of hello's name when it is
+// another process ("from ADDR since TIME"), or returns "". The same
+// process reconnecting (its old connection not yet noticed as gone) is
+// not another; an agent that sends no instance is trusted as before.
+func (h *Hub) sameName(hello *protocol.Hello) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a := h.agents[hello.Name]
+	if a == nil || a.sess == nil || a.instance == "" || hello.Instance == "" || a.instance == hello.Instance {
+		return ""
+	}
+	return fmt.Sprintf("from %s since %s", a.info.Address, a.info.ConnectedAt.Format(time.RFC3339))
+}
+
 // attach makes sess the agent's connection and works out the welcome:
 // for every job the agent holds, whether to go on, forget it (its result
 // is stored) or drop it. Jobs the hub gave the agent that it no longer
@@ -188,7 +212,7 @@ func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*p
 	if old := a.sess; old != nil {
 		old.close("replaced by a new connection of the same agent")
 	}
-	a.sess, a.draining, a.lost, a.seenSaved = sess, hello.Draining, false, now
+	a.sess, a.instance, a.draining, a.lost, a.seenSaved = sess, hello.Instance, hello.Draining, false, now
 	if a.lostTimer != nil {
 		a.lostTimer.Stop()
 		a.lostTimer = nil

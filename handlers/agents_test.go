@@ -487,3 +487,40 @@ tasks:
 		t.Errorf("run placed on %q", r.Agent)
 	}
 }
+
+// TestAgentNameInUse: a second agent process that claims a connected
+// agent's name is refused with a message saying so, and the first agent's
+// running job carries on to its end, once.
+func TestAgentNameInUse(t *testing.T) {
+	f := newFleet(t, plugin.NewRegistry(), engine.HubConfig{})
+	f.startAgent("busy", agentOpts{pools: []string{"b"}})
+	f.do("PUT", "/api/v1/compositions/slow", "name: slow\nrequires: {pool: b}\ntasks:\n  - id: t\n    run: echo started; sleep 1; echo finished\n", http.StatusCreated, nil)
+	var run runJSON
+	f.do("POST", "/api/v1/compositions/slow/runs", "", http.StatusCreated, &run)
+	f.waitRun(run.ID, func(r runJSON) bool { return r.LogLines != nil && *r.LogLines >= 2 })
+
+	ws := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/api/v1/agents/connect"
+	c, resp, err := websocket.DefaultDialer.Dial(ws, http.Header{"Authorization": {"Bearer " + f.agentToken}})
+	if err != nil {
+		t.Fatalf("dial: %v %v", err, resp)
+	}
+	defer c.Close()
+	hello, _ := protocol.Encode(&protocol.Hello{Version: protocol.Version, Name: "busy", Instance: "another-process", Slots: 1})
+	if err := c.WriteMessage(websocket.TextMessage, hello); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, data, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("no answer to the second hello: %v", err)
+	}
+	msg, err := protocol.Decode(data)
+	if e, ok := msg.(*protocol.Error); err != nil || !ok || !strings.Contains(e.Message, "already connected") || e.Fatal {
+		t.Fatalf("answer to a second agent of the same name = %#v (%v); want a non-fatal error saying the name is in use", msg, err)
+	}
+	r := f.waitRun(run.ID, func(r runJSON) bool { return r.Status == "succeeded" || r.Status == "failed" })
+	if r.Status != "succeeded" || r.Tasks[0].Attempt != 1 {
+		t.Fatalf("the first agent's run after the second hello: %+v", r)
+	}
+	f.waitAgent("busy", "online")
+}

@@ -127,14 +127,18 @@ const (
 
 // Hello is the agent's first message.
 type Hello struct {
-	Type         string            `json:"type"`
-	Version      int               `json:"version"`
-	AgentVersion string            `json:"agent_version"`
-	Name         string            `json:"name"`
-	Facts        map[string]any    `json:"facts"`
-	Labels       map[string]string `json:"labels,omitempty"`
-	Pools        []string          `json:"pools,omitempty"`
-	Slots        int               `json:"slots"`
+	Type         string `json:"type"`
+	Version      int    `json:"version"`
+	AgentVersion string `json:"agent_version"`
+	Name         string `json:"name"`
+	// Instance is random for each start of an agent process: a second
+	// process that claims a connected agent's name is told so, while the
+	// same process reconnecting replaces its old connection.
+	Instance string            `json:"instance,omitempty"`
+	Facts    map[string]any    `json:"facts"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Pools    []string          `json:"pools,omitempty"`
+	Slots    int               `json:"slots"`
 	// Workdir is where the agent keeps workspaces; a workspace key
 	// "<composition>/<n>" is a directory under it.
 	Workdir string `json:"workdir"`
