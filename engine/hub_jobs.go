@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"strings"
 	"sync"
 	"time"
 
@@ -317,10 +316,7 @@ func (h *Hub) lines(name string, m *protocol.Log) error {
 
 	lines := make([]model.LogLine, len(fresh))
 	for i, l := range fresh {
-		text := l.Text
-		if len(text) > plugin.MaxLineBytes {
-			text = strings.ToValidUTF8(text[:plugin.MaxLineBytes], "") + fmt.Sprintf(" [line truncated: %d bytes dropped]", len(l.Text)-plugin.MaxLineBytes)
-		}
+		text := plugin.CapLine(l.Text)
 		stream := model.Stream(l.Stream)
 		if stream < model.Stdout || stream > model.System {
 			stream = model.Stdout

@@ -524,3 +524,25 @@ func TestAgentNameInUse(t *testing.T) {
 	}
 	f.waitAgent("busy", "online")
 }
+
+// TestAgentLongLine: a line over the cap, cut on the agent, is stored with
+// the agent's note and its true count of dropped bytes.
+func TestAgentLongLine(t *testing.T) {
+	f := newFleet(t, plugin.NewRegistry(), engine.HubConfig{})
+	f.startAgent("wide", agentOpts{pools: []string{"w"}})
+	f.do("PUT", "/api/v1/compositions/wide", "name: wide\nrequires: {pool: w}\ntasks:\n  - id: t\n    run: head -c 70000 /dev/zero | tr '\\0' a; echo\n", http.StatusCreated, nil)
+	r := f.run("wide")
+	if r.Status != "succeeded" {
+		t.Fatalf("run = %+v", r)
+	}
+	var page struct{ Lines []logLineJSON }
+	f.do("GET", fmt.Sprintf("/api/v1/runs/%d/log?task=t", r.ID), "", http.StatusOK, &page)
+	want := strings.Repeat("a", plugin.MaxLineBytes) + fmt.Sprintf(" [line truncated: %d bytes dropped]", 70000-plugin.MaxLineBytes)
+	if len(page.Lines) != 1 || page.Lines[0].Text != want {
+		got := ""
+		if len(page.Lines) > 0 {
+			got = page.Lines[0].Text[max(0, len(page.Lines[0].Text)-60):]
+		}
+		t.Fatalf("%d lines; the long one ends %q, want it to end %q", len(page.Lines), got, want[len(want)-60:])
+	}
+}
