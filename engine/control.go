@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -210,9 +211,27 @@ func (r *runner) wait(t *model.TaskRun, fields map[string]any) {
 			r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("run: %q is not a run id", runText))
 			return
 		}
-		if _, err := r.e.store.GetRun(r.ctx, id); err != nil {
-			r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("run %d: %v", id, err))
+		if _, err := r.e.store.GetRun(r.ctx, id); errors.Is(err, model.ErrNotFound) {
+			r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("run %d does not exist", id))
 			return
+		} else if err != nil {
+			r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("run %d could not be read: %v", id, err))
+			return
+		}
+		// A run cannot end before itself, nor a run that waits for it.
+		for up := r.run; up != nil; {
+			if up.ID == id {
+				r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("run %d is this run or one that called it: waiting for it would never end", id))
+				return
+			}
+			if up.ParentRunID == 0 {
+				break
+			}
+			parent, err := r.e.store.GetRun(r.ctx, up.ParentRunID)
+			if err != nil {
+				break
+			}
+			up = parent
 		}
 		runID = id
 	}

@@ -582,6 +582,58 @@ tasks:
 	}
 }
 
+// TestWaitOnItselfOrNothing: a wait for this run, for the run that called
+// it, or for a run that does not exist fails at once with a plain reason.
+func TestWaitOnItselfOrNothing(t *testing.T) {
+	h := newHarness(t, `
+name: waits
+tasks:
+  - id: self
+    needs: []
+    type: wait
+    continue_on_error: true
+    with: {run: "${{ run.id }}"}
+  - id: ghost
+    needs: []
+    type: wait
+    continue_on_error: true
+    with: {run: "999999"}
+  - id: call
+    needs: []
+    type: composition
+    continue_on_error: true
+    with: {name: waits-for-caller, params: {caller: "${{ run.id }}"}}
+`, `
+name: waits-for-caller
+params:
+  caller: {type: string, required: true}
+tasks:
+  - id: w
+    type: wait
+    with: {run: "${{ params.caller }}"}
+`)
+	r := h.startRun("waits", nil)
+	done := make(chan *model.Run, 1)
+	go func() { done <- h.waitDone(r.ID) }()
+	select {
+	case r = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a run waiting for itself never ended")
+	}
+	ts := h.tasks(r.ID)
+	for id, want := range map[string]string{
+		"self":  fmt.Sprintf("run %d is this run or one that called it: waiting for it would never end", r.ID),
+		"ghost": "run 999999 does not exist",
+	} {
+		if ts[id].Status != model.TaskFailed || ts[id].Error != want {
+			t.Errorf("task %s: %s %q, want failed %q", id, ts[id].Status, ts[id].Error, want)
+		}
+	}
+	if ts["call"].Status != model.TaskFailed || !strings.Contains(ts["call"].Error, "waiting for it would never end") {
+		t.Errorf("a called run waiting for its caller: %s %q", ts["call"].Status, ts["call"].Error)
+	}
+}
+
 func TestControlTaskTimeouts(t *testing.T) {
 	h := newHarness(t, `
 name: slow-child
