@@ -47,6 +47,10 @@ func (h *Handler) apiRunLog(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if after > 0 && before > 0 {
+		badRequest(w, "give after= (read forward) or before= (read backward), not both")
+		return
+	}
 	lq.After, lq.Before = int64(after), int64(before)
 	var wait time.Duration
 	if s := q.Get("wait"); s != "" {

@@ -100,6 +100,7 @@ func TestLogPagesOfAnEndedRun(t *testing.T) {
 	}
 
 	var e apiError
+	a.do("GET", path+"/log?after=2&before=4", "", http.StatusBadRequest, &e)
 	a.do("GET", path+"/log?format=xml", "", http.StatusBadRequest, &e)
 	if !strings.Contains(e.Error, "json") || !strings.Contains(e.Error, "text") {
 		t.Errorf("format error = %q; it should name the formats there are", e.Error)

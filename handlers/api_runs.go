@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,7 +32,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &badInput{fmt.Sprintf("request body is not valid JSON for this endpoint: %v", err)}
+		return &badInput{"request body: " + jsonProblem(err)}
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return &badInput{"request body has more after its JSON object; send one object"}
@@ -48,6 +50,57 @@ func boolParam(s string) (bool, error) {
 		return false, fmt.Errorf("%q is not true or false", s)
 	}
 	return b, nil
+}
+
+// jsonProblem says what is wrong with a JSON body in the API's terms, not
+// Go's.
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("not valid JSON at byte %d: %s", syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: "))
+	case errors.As(err, &typ):
+		where := "the body"
+		if typ.Field != "" {
+			where = "field " + strings.TrimPrefix(typ.Field, ".")
+		}
+		return fmt.Sprintf("%s: a JSON %s where %s is expected", where, typ.Value, jsonKind(typ.Type))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends too early"
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return "unknown field " + f + "; the API reference (docs/api.md, /api/v1/openapi.json) lists the fields"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonKind names a Go type as the JSON it decodes from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "another value"
+}
+
+// runStatusList is the run statuses as a reader wants them listed.
+func runStatusList() string {
+	names := make([]string, len(model.RunStatuses))
+	for i, s := range model.RunStatuses {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
 }
 
 // queryFormat reads ?format=, which must be empty or one of formats.
@@ -99,7 +152,7 @@ func (h *Handler) apiRunList(w http.ResponseWriter, r *http.Request) {
 		}
 		st := model.RunStatus(s)
 		if !st.Valid() {
-			badRequest(w, fmt.Sprintf("status %q is not a run status; use one of %v", s, model.RunStatuses))
+			badRequest(w, fmt.Sprintf("status %q is not a run status; use one of %s", s, runStatusList()))
 			return
 		}
 		f.Statuses = append(f.Statuses, st)

@@ -398,6 +398,21 @@ func TestAPIRequestDetails(t *testing.T) {
 	if len(runs.Runs) != 0 {
 		t.Errorf("a body with trailing data started a run: %+v", runs.Runs)
 	}
+	for body, want := range map[string]string{
+		`{"params": [1]}`:            "field params: a JSON array where an object is expected",
+		`{"params": {"who": "x"`:     "the JSON ends too early",
+		`{"params": {}, "parms": 1}`: `unknown field "parms"`,
+		`{"params": {} x`:            "not valid JSON at byte",
+	} {
+		a.do("POST", "/api/v1/compositions/hello/runs", body, http.StatusBadRequest, &e)
+		if !strings.Contains(e.Error, want) || strings.Contains(e.Error, "Go ") || strings.Contains(e.Error, "interface") {
+			t.Errorf("body %s: error %q, want it to say %q in JSON's terms", body, e.Error, want)
+		}
+	}
+	a.do("GET", "/api/v1/runs?status=bogus", "", http.StatusBadRequest, &e)
+	if !strings.Contains(e.Error, "queued, running, waiting") {
+		t.Errorf("bad status: %q", e.Error)
+	}
 	a.do("GET", "/api/v1/compositions/hello?format=xml", "", http.StatusBadRequest, &e)
 	if !strings.Contains(e.Error, "yaml") {
 		t.Errorf("unknown format: %q", e.Error)

@@ -27,7 +27,7 @@ func (h *Handler) runs(w http.ResponseWriter, r *http.Request) {
 	if m.Status != "" {
 		st := model.RunStatus(m.Status)
 		if !st.Valid() {
-			h.fail(w, r, &badInput{fmt.Sprintf("%q is not a run status; use one of %v", m.Status, model.RunStatuses)})
+			h.fail(w, r, &badInput{fmt.Sprintf("%q is not a run status; use one of %s", m.Status, runStatusList())})
 			return
 		}
 		f.Statuses = []model.RunStatus{st}
