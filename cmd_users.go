@@ -120,6 +120,10 @@ func cmdUser(args []string, stdout, stderr io.Writer) int {
 		if !need(2) {
 			return exitBadArgs
 		}
+		if users, err := store.ListUsers(ctx); err == nil && len(users) == 1 && users[0].Name == rest[1] {
+			fmt.Fprintf(stderr, "baton user remove: %s is the only user; add another first (baton user add NAME), or nobody could log in\n", rest[1])
+			return exitFailed
+		}
 		if err := store.DeleteUser(ctx, rest[1]); err != nil {
 			fmt.Fprintf(stderr, "baton user: %v\n", userError(err, rest[1]))
 			return exitFailed

@@ -377,6 +377,15 @@ func TestUserAndTokenCommands(t *testing.T) {
 			t.Errorf("baton %v: exit %d, want %d and %q:\n%s", c.args, res.code, c.code, c.want, res.stderr)
 		}
 	}
+	if res = runBaton(t, dir, "user", "remove", "admin", "--data", s.data); res.code != 0 {
+		t.Errorf("user remove admin while alice.ops remains: exit %d: %s", res.code, res.stderr)
+	}
+	if res = runBaton(t, dir, "user", "remove", "alice.ops", "--data", s.data); res.code != 1 || !strings.Contains(res.stderr, "the only user") {
+		t.Errorf("removing the last user: exit %d: %s", res.code, res.stderr)
+	}
+	if res = runBaton(t, dir, "user", "add", "bob", "--data", s.data); res.code != 0 {
+		t.Fatalf("user add bob: exit %d: %s", res.code, res.stderr)
+	}
 	if res = runBaton(t, dir, "user", "remove", "alice.ops", "--data", s.data); res.code != 0 {
 		t.Errorf("user remove: exit %d: %s", res.code, res.stderr)
 	}
