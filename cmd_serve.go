@@ -71,6 +71,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		!dirsExist(stderr, "serve", "plugins", plugins...) {
 		return exitBadArgs
 	}
+	if pw, given := os.LookupEnv("BATON_ADMIN_PASSWORD"); given {
+		// Checked before anything is created; used only on a first start.
+		if _, err := auth.HashPassword(pw); err != nil {
+			fmt.Fprintf(stderr, "baton serve: BATON_ADMIN_PASSWORD: %v\n", err)
+			return exitBadArgs
+		}
+	}
 	if cfg.localSlots < 0 {
 		fmt.Fprintf(stderr, "baton serve: --local-slots %d: give 0 (every run goes to agents) or more\n", cfg.localSlots)
 		return exitBadArgs

@@ -497,7 +497,7 @@ func (r *runner) stop(kind model.RunStatus, hard bool, msg string) {
 			if in.cancel != nil {
 				in.cancel(errCancelled)
 			}
-			r.endTask(r.tasks[id], model.TaskCancelled, nil, "the run "+statusWord(r.run.Ending))
+			r.endTask(r.tasks[id], model.TaskCancelled, nil, "the run "+statusWord(r.run.Ending)+": "+r.run.Error)
 		}
 	}
 }
