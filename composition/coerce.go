@@ -2,6 +2,7 @@ package composition
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -27,14 +28,27 @@ import (
 //   - duration: a Go duration such as 90s or 1h30m, kept as a string.
 //
 // For a list, the enum applies to each item. A nil v stays nil; an unknown
-// type leaves v as it is. Errors name the field and say what was wrong, e.g.
-// `field "count": "abc" is not a number`.
+// type leaves v as it is. The field's Check, if any, runs on the result.
+// Errors name the field and say what was wrong, e.g. `field "count": "abc"
+// is not a number`.
 func (f *FieldSpec) Coerce(v any) (any, error) {
-	out, err := coerce(f.Type, f.Enum, v)
+	out, err := f.coerceChecked(v)
 	if err != nil {
 		return nil, fmt.Errorf("field %q: %w", f.Name, err)
 	}
 	return out, nil
+}
+
+// coerceChecked is Coerce without the field's name in its errors.
+func (f *FieldSpec) coerceChecked(v any) (any, error) {
+	out, err := coerce(f.Type, f.Enum, v)
+	if err == nil && out != nil && f.Check != nil {
+		if err = f.Check(out); err != nil {
+			// Checks shared with runners may name the field themselves.
+			err = errors.New(strings.TrimPrefix(err.Error(), "field "+f.Name+": "))
+		}
+	}
+	return out, err
 }
 
 // coerce converts v to type t and checks the enum; its errors do not name the

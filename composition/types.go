@@ -127,6 +127,10 @@ type FieldSpec struct {
 	Default     any // may be a string holding an expression, e.g. "${{ context.cloud.instances }}"
 	Enum        []any
 	Description string // markdown
+	// Check, when set, checks a literal value (one without an expression)
+	// once it has the field's type: validation reports what the task
+	// would fail on at run time.
+	Check func(v any) error `json:"-"`
 }
 
 // TypeSpec describes a task type: a built-in or one task of a plugin.
@@ -143,6 +147,9 @@ type TypeSpec struct {
 	// Exports lists context keys the type sets, so the editor can say which
 	// task a defaulted field inherits from.
 	Exports []string
+	// CheckWith, when set, checks the fields together (such as "exactly
+	// one of"); it sees every given field, expressions unresolved.
+	CheckWith func(with map[string]any) error `json:"-"`
 }
 
 // Field returns the spec of the named field.

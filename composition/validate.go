@@ -152,8 +152,13 @@ func (v *validator) checkFields(i int, t *Task, spec *TypeSpec) {
 		if val == nil || containsExpr(val) {
 			continue
 		}
-		if _, err := coerce(f.Type, f.Enum, val); err != nil {
+		if _, err := f.coerceChecked(val); err != nil {
 			v.probs.add(v.fieldPos(i, t, key), "field %q in %s: %v", key, label, err)
+		}
+	}
+	if spec.CheckWith != nil {
+		if err := spec.CheckWith(t.With); err != nil {
+			v.probs.add(v.at(path+".with", path), "%s (type %s): %v", label, t.Type, err)
 		}
 	}
 	for _, f := range spec.Fields {

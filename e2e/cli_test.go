@@ -53,6 +53,61 @@ tasks:
 	}
 }
 
+// TestValidateFieldValues: literal field values that would fail the task
+// at run time fail validation, at their line; the same values from
+// expressions are left to the run.
+func TestValidateFieldValues(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "fields.yaml"), `name: fields
+params:
+  where: {type: string, default: "ftp://x"}
+tasks:
+  - id: fetch
+    type: http
+    with: {url: "ftp://x", expect_status: [200, 6xx], save_as: /etc/passwd, timeout: 0s}
+  - id: both
+    type: wait
+    with: {run: "1", composition: x}
+  - id: neither
+    type: wait
+    with: {}
+  - id: notanid
+    type: wait
+    with: {run: "latest"}
+  - id: back
+    type: sleep
+    with: {duration: -1s}
+  - id: later
+    type: http
+    with: {url: "${{ params.where }}"}
+`)
+	res := runBaton(t, dir, "validate", "fields.yaml")
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	for _, want := range []string{
+		`fields.yaml:7:`, `"ftp://x" is not an http:// or https:// URL`,
+		`"6xx" is not a status code`, `"/etc/passwd" is absolute`, `want a positive duration such as 30s, got 0s`,
+		`fields.yaml:10:`, `give exactly one of composition`,
+		`fields.yaml:13:`,
+		`fields.yaml:16:`, `"latest" is not a run id`,
+		`fields.yaml:19:`, `want a duration of 0s or more, got -1s`,
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, res.stderr)
+		}
+	}
+	if strings.Contains(res.stderr, "fields.yaml:22:") {
+		t.Errorf("a value from an expression was judged before the run:\n%s", res.stderr)
+	}
+	// At run time the expression's value fails the task with the same words.
+	writeFile(t, filepath.Join(dir, "later.yaml"), "name: later\nparams:\n  where: {type: string, default: \"ftp://x\"}\ntasks:\n  - id: get\n    type: http\n    with: {url: \"${{ params.where }}\"}\n")
+	res = runBaton(t, dir, "run", "later.yaml")
+	if res.code != 1 || !strings.Contains(res.stdout, `"ftp://x" is not an http:// or https:// URL`) {
+		t.Errorf("run with a bad URL from a parameter: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+}
+
 func TestValidateExamples(t *testing.T) {
 	files, _ := filepath.Glob("../examples/*.yaml")
 	if len(files) < 4 {

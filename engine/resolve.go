@@ -67,6 +67,11 @@ func resolveFields(cat *plugin.Registry, task *composition.Task, env func() map[
 			}
 		}
 	}
+	if tt.CheckWith != nil {
+		if err := tt.CheckWith(out); err != nil {
+			return nil, nil, err
+		}
+	}
 	return out, secrets, nil
 }
 

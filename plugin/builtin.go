@@ -1,6 +1,14 @@
 package plugin
 
-import "baton/composition"
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"baton/composition"
+)
 
 // builtinTypes returns the manifests of the task types Baton ships with, in
 // palette order: the work types the runners here execute, then the control
@@ -37,23 +45,23 @@ func builtinTypes() []*TaskType {
 				{Name: "method", Type: composition.TypeString, Default: "GET",
 					Enum:        []any{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 					Description: "The request method."},
-				{Name: "url", Type: composition.TypeString, Required: true,
+				{Name: "url", Type: composition.TypeString, Required: true, Check: checkString(checkHTTPURL),
 					Description: "The URL to request, `http://` or `https://`."},
 				{Name: "headers", Type: composition.TypeMap,
 					Description: "Request headers, name to value, e.g. `Authorization: Bearer ${{ params.token }}`."},
 				{Name: "body", Type: composition.TypeText,
 					Description: "The request body. Set a `Content-Type` header to say what it is."},
-				{Name: "expect_status", Type: composition.TypeList,
+				{Name: "expect_status", Type: composition.TypeList, Check: checkStatuses,
 					Description: "Status codes that count as success, such as `[200, 404]` or `[2xx, 3xx]`. " +
 						"Empty means any 2xx."},
-				{Name: "save_as", Type: composition.TypeString,
+				{Name: "save_as", Type: composition.TypeString, Check: checkString(checkSaveAs),
 					Description: "Writes the response body to this file, a path inside the workspace " +
 						"(relative, without `..`). Parent directories are created."},
-				{Name: "pick", Type: composition.TypeMap,
+				{Name: "pick", Type: composition.TypeMap, Check: checkPick,
 					Description: "Output name to a path into the JSON response, e.g. `id: data.items[0].id`. " +
 						"Strings are output as they are, other values as compact JSON. A path that finds " +
 						"nothing fails the task."},
-				{Name: "timeout", Type: composition.TypeDuration, Default: "30s",
+				{Name: "timeout", Type: composition.TypeDuration, Default: "30s", Check: checkPositive,
 					Description: "How long the whole request, body included, may take."},
 				{Name: "follow_redirects", Type: composition.TypeBoolean, Default: true,
 					Description: "Follow 3xx redirects; when false, the redirect itself is the response."},
@@ -93,10 +101,11 @@ func builtinTypes() []*TaskType {
 			Control: true,
 			Description: "Waits until no other run of a composition is queued or running (`composition`), " +
 				"or until a given run has ended (`run`, a run id). Give exactly one of them.",
+			CheckWith: checkWaitFields,
 			Fields: []composition.FieldSpec{
 				{Name: "composition", Type: composition.TypeString,
 					Description: "Wait until no other run of this composition is queued or running. Give this or `run`."},
-				{Name: "run", Type: composition.TypeString,
+				{Name: "run", Type: composition.TypeString, Check: checkString(checkRunID),
 					Description: "Wait for the run with this id. Give this or `composition`."},
 			},
 		},
@@ -107,7 +116,7 @@ func builtinTypes() []*TaskType {
 			Control:     true,
 			Description: "Waits for a while.",
 			Fields: []composition.FieldSpec{
-				{Name: "duration", Type: composition.TypeDuration, Required: true,
+				{Name: "duration", Type: composition.TypeDuration, Required: true, Check: checkNotNegative,
 					Description: "How long, e.g. `30s` or `5m`."},
 			},
 		},
@@ -117,4 +126,92 @@ func builtinTypes() []*TaskType {
 		types[i] = &TaskType{TypeSpec: specs[i]}
 	}
 	return types
+}
+
+// The checks of literal field values below run at validation (see
+// composition.FieldSpec.Check) and, where the engine resolves the value
+// itself, at run time too: a file that validates does not fail on them.
+
+// checkString adapts a check of a string to a field check.
+func checkString(check func(string) error) func(any) error {
+	return func(v any) error {
+		s, ok := v.(string)
+		if !ok {
+			return nil // the field's type was checked before
+		}
+		return check(s)
+	}
+}
+
+// checkHTTPURL accepts absolute http:// and https:// URLs.
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL: %v", raw, errors.Unwrap(err))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("%q is not an http:// or https:// URL", u.Redacted())
+	}
+	return nil
+}
+
+func checkStatuses(v any) error {
+	list, _ := v.([]any)
+	for _, s := range list {
+		if _, err := parseStatusMatch(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkPick(v any) error {
+	m, _ := v.(map[string]any)
+	for name, p := range m {
+		if !validName(name) {
+			return checkOutputName(name)
+		}
+		if _, err := parsePickPath(fmt.Sprint(p)); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func checkPositive(v any) error {
+	if d, err := durationOf(v); err == nil && d <= 0 {
+		return fmt.Errorf("want a positive duration such as 30s, got %s", d)
+	}
+	return nil
+}
+
+func checkNotNegative(v any) error {
+	if d, err := durationOf(v); err == nil && d < 0 {
+		return fmt.Errorf("want a duration of 0s or more, got %s", d)
+	}
+	return nil
+}
+
+func durationOf(v any) (time.Duration, error) {
+	if d, ok := v.(time.Duration); ok {
+		return d, nil
+	}
+	return time.ParseDuration(fmt.Sprint(v))
+}
+
+// checkRunID accepts a run id, a positive whole number.
+func checkRunID(s string) error {
+	if id, err := strconv.ParseInt(s, 10, 64); err != nil || id <= 0 {
+		return fmt.Errorf("%q is not a run id (a whole number such as 42)", s)
+	}
+	return nil
+}
+
+// checkWaitFields wants exactly one of composition and run.
+func checkWaitFields(with map[string]any) error {
+	given := func(k string) bool { v, ok := with[k]; return ok && v != nil && v != "" }
+	if given("composition") == given("run") {
+		return errors.New("give exactly one of composition (wait until no other run of it is active) or run (wait until that run ends)")
+	}
+	return nil
 }

@@ -81,8 +81,8 @@ func (h *HTTPRunner) Run(ctx context.Context, job Job, sink Sink) Result {
 	if err != nil {
 		return Result{Err: fmt.Errorf("field url: %w", err)}
 	}
-	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-		return Result{Err: fmt.Errorf("field url: %q is not an http:// or https:// URL", req.URL.Redacted())}
+	if err := checkHTTPURL(p.url); err != nil {
+		return Result{Err: fmt.Errorf("field url: %w", err)}
 	}
 	for k, v := range p.headers {
 		if strings.EqualFold(k, "Host") {
