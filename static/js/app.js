@@ -27,18 +27,19 @@
   // Live parts re-fetch themselves on an event dispatched on <body>. An
   // event can miss one: htmx drops a trigger while the part's own request
   // is in flight, and a part just swapped in listens only once settled.
-  // So every dispatch is counted, each request remembers the count it was
-  // sent at, and a live part that settles having missed a dispatch asks
-  // again.
-  var dispatched = 0;
+  // So the dispatches of each event are counted, each request remembers
+  // the counts when it was sent, and a live part that settles having
+  // missed a dispatch of its event asks again.
+  var dispatched = {};
   var sentAt = new WeakMap();
   var live = {};
 
   // batonLive returns the throttled dispatcher of the live event name.
   function batonLive(name, wait) {
     if (!live[name]) {
+      dispatched[name] = 0;
       live[name] = throttled(function () {
-        dispatched++;
+        dispatched[name]++;
         document.body.dispatchEvent(new CustomEvent(name));
       }, wait);
     }
@@ -47,13 +48,14 @@
   window.batonLive = batonLive;
 
   document.addEventListener("htmx:beforeRequest", function (e) {
-    if (e.detail.xhr) sentAt.set(e.detail.xhr, dispatched);
+    if (e.detail.xhr) sentAt.set(e.detail.xhr, Object.assign({}, dispatched));
   });
   document.addEventListener("htmx:afterSettle", function (e) {
     var elt = e.target, xhr = e.detail && e.detail.xhr;
-    if (!elt.getAttribute || !xhr || !sentAt.has(xhr) || sentAt.get(xhr) === dispatched) return;
+    var sent = xhr && sentAt.get(xhr);
+    if (!sent || !elt.getAttribute) return;
     var m = /(baton:[a-z]+) from:body/.exec(elt.getAttribute("hx-trigger") || "");
-    if (m && live[m[1]]) live[m[1]]();
+    if (m && live[m[1]] && sent[m[1]] !== dispatched[m[1]]) live[m[1]]();
   });
 
   var changed = batonLive("baton:change", 1000);
