@@ -89,7 +89,7 @@ type Config struct {
 type Agent struct {
 	cfg       Config
 	log       *slog.Logger
-	instance  string // random per process; see protocol.Hello
+	instance  string // this installation's identity; see protocol.Hello
 	wsURL     string // .../api/v1/agents/connect
 	httpBase  string // the server URL without a trailing slash
 	reg       *plugin.Registry
@@ -157,9 +157,9 @@ func New(cfg Config) (*Agent, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &Agent{
-		cfg:         cfg,
-		log:         log,
-		instance:    newInstance(),
+		cfg: cfg,
+		log: log,
+
 		httpBase:    strings.TrimSuffix(u.String(), "/"),
 		reg:         cfg.Registry,
 		leftovers:   plugin.Leftovers{Dir: filepath.Join(cfg.Workdir, "running")},
@@ -175,6 +175,9 @@ func New(cfg Config) (*Agent, error) {
 		forgotten:   make(chan struct{}, 1),
 		aborted:     make(chan struct{}),
 		jobs:        make(map[string]*job),
+	}
+	if a.instance, err = loadIdentity(cfg.Workdir); err != nil {
+		return nil, err
 	}
 	ws := *u
 	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
@@ -296,9 +299,26 @@ func (a *Agent) wake() {
 	}
 }
 
-// newInstance returns a random id for this agent process.
-func newInstance() string {
-	var b [8]byte
+// identityFile, in the workdir, holds the agent installation's identity.
+const identityFile = "agent-id"
+
+// loadIdentity returns the identity kept in the workdir, made on the first
+// start. The server tells agents apart by it: the same installation
+// restarted is the same agent, a second one that claims its name is not.
+// A machine cloned with its workdir must have the file removed.
+func loadIdentity(workdir string) (string, error) {
+	path := filepath.Join(workdir, identityFile)
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var b [16]byte
 	cryptorand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	id := hex.EncodeToString(b[:])
+	if err := os.MkdirAll(workdir, 0o755); err != nil {
+		return "", fmt.Errorf("workdir %s: %w", workdir, err)
+	}
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("workdir %s: keep the agent's identity: %w", workdir, err)
+	}
+	return id, nil
 }

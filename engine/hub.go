@@ -115,17 +115,24 @@ func (h *Hub) Serve(conn AgentConn) {
 		h.e.log.Warn("agent refused", "address", conn.RemoteAddr(), "err", err)
 		return
 	}
-	if other := h.sameName(hello); other != "" {
-		msg := fmt.Sprintf("an agent named %s is already connected (%s); two agents cannot share a name: give this one another --name, or stop the other", hello.Name, other)
+	refuse := func(other string) {
+		msg := fmt.Sprintf("the name %s is taken by another agent (%s); two agents cannot share a name: give this one another --name, or stop the other", hello.Name, other)
 		if data, err := protocol.Encode(&protocol.Error{Message: msg}); err == nil {
 			conn.Send(data)
 		}
 		conn.Close("name in use")
-		h.e.log.Warn("agent refused: its name is in use", "agent", hello.Name, "address", conn.RemoteAddr(), "connected", other)
+		h.e.log.Warn("agent refused: its name is taken by another agent", "agent", hello.Name, "address", conn.RemoteAddr(), "other", other)
+	}
+	if other := h.nameTaken(hello); other != "" {
+		refuse(other)
 		return
 	}
 	sess := &agentSession{conn: conn, out: make(chan []byte, 1024), done: make(chan struct{})}
-	welcome, pending := h.attach(hello, sess, conn.RemoteAddr())
+	welcome, pending, other := h.attach(hello, sess, conn.RemoteAddr())
+	if other != "" { // another agent took the name meanwhile
+		refuse(other)
+		return
+	}
 	go sess.writeLoop(h, hello.Name)
 	sess.send(h, welcome)
 	for _, m := range pending {
@@ -174,25 +181,42 @@ func (h *Hub) readHello(conn AgentConn) (*protocol.Hello, error) {
 	return hello, nil
 }
 
-// sameName describes the connected agent of hello's name when it is
-// another process ("from ADDR since TIME"), or returns "". The same
-// process reconnecting (its old connection not yet noticed as gone) is
-// not another; an agent that sends no instance is trusted as before.
-func (h *Hub) sameName(hello *protocol.Hello) string {
+// nameTaken describes the agent that holds hello's name when hello comes
+// from another agent installation, or returns "". An installation holds
+// its name while it is connected and, once gone, while jobs it was given
+// still wait for it to come back (until the grace ends them as lost):
+// another agent taking the name then would have them failed as lost while
+// they may still be running. The same installation coming back (a new
+// connection, or a restart from the same workdir) is not another; an
+// agent that sends no instance is trusted, as before instances existed.
+func (h *Hub) nameTaken(hello *protocol.Hello) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.nameTakenLocked(hello)
+}
+
+func (h *Hub) nameTakenLocked(hello *protocol.Hello) string {
 	a := h.agents[hello.Name]
-	if a == nil || a.sess == nil || a.instance == "" || hello.Instance == "" || a.instance == hello.Instance {
+	if a == nil || a.instance == "" || hello.Instance == "" || a.instance == hello.Instance {
 		return ""
 	}
-	return fmt.Sprintf("from %s since %s", a.info.Address, a.info.ConnectedAt.Format(time.RFC3339))
+	if a.sess != nil {
+		return fmt.Sprintf("connected from %s since %s", a.info.Address, a.info.ConnectedAt.Format(time.RFC3339))
+	}
+	for _, j := range a.jobs {
+		if j.sent && !j.ended() {
+			return fmt.Sprintf("offline since %s, its job %s waiting for it to come back", a.info.LastSeen.Format(time.RFC3339), j.id)
+		}
+	}
+	return ""
 }
 
 // attach makes sess the agent's connection and works out the welcome:
 // for every job the agent holds, whether to go on, forget it (its result
 // is stored) or drop it. Jobs the hub gave the agent that it no longer
-// holds are lost now. It returns the welcome and the assigns still to send.
-func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*protocol.Welcome, []any) {
+// holds are lost now. It returns the welcome and the assigns still to send,
+// or, when another agent has taken the name since nameTaken looked, who.
+func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*protocol.Welcome, []any, string) {
 	ctx := context.Background()
 	now := time.Now()
 	// Decide about held jobs from storage first, without the lock.
@@ -208,6 +232,9 @@ func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*p
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if other := h.nameTakenLocked(hello); other != "" {
+		return nil, nil, other
+	}
 	a := h.stateLocked(hello.Name)
 	if old := a.sess; old != nil {
 		old.close("replaced by a new connection of the same agent")
@@ -262,7 +289,7 @@ func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*p
 	}
 	sort.Strings(w.Drop)
 	a.wakeLocked()
-	return w, pending
+	return w, pending, ""
 }
 
 // jobVerdict says what to do with a job an agent holds.

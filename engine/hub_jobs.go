@@ -51,6 +51,16 @@ func newRemoteJob(id string, runID int64, taskID string, attempt int) *remoteJob
 }
 
 // finish ends the wait for a job, with its result or an error.
+// ended reports whether the job has its result or was given up.
+func (j *remoteJob) ended() bool {
+	select {
+	case <-j.done:
+		return true
+	default:
+		return false
+	}
+}
+
 func (j *remoteJob) finish(res *protocol.Result, err error) {
 	j.once.Do(func() {
 		j.result, j.err = res, err

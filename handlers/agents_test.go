@@ -48,10 +48,11 @@ func fleetToken(t testing.TB, a *apiHarness) string {
 }
 
 type agentOpts struct {
-	pools  []string
-	labels map[string]string
-	slots  int
-	server string // URL to dial, when not the server itself (a proxy)
+	pools   []string
+	labels  map[string]string
+	slots   int
+	server  string // URL to dial, when not the server itself (a proxy)
+	workdir string // default: a new temporary directory
 }
 
 // startAgent runs an agent until the test ends, or until stop is called,
@@ -73,8 +74,11 @@ func (f *fleet) startAgentTB(tb testing.TB, name string, o agentOpts) (stop func
 	if o.server == "" {
 		o.server = f.srv.URL
 	}
+	if o.workdir == "" {
+		o.workdir = tb.TempDir()
+	}
 	ag, err := agentd.New(agentd.Config{Server: o.server, Token: f.agentToken, Name: name, Pools: o.pools, Labels: o.labels,
-		FactsDir: tb.TempDir(), Slots: o.slots, Workdir: tb.TempDir(), Grace: 5 * time.Second, Version: "test",
+		FactsDir: tb.TempDir(), Slots: o.slots, Workdir: o.workdir, Grace: 5 * time.Second, Version: "test",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		tb.Fatal(err)
@@ -488,41 +492,72 @@ tasks:
 	}
 }
 
-// TestAgentNameInUse: a second agent process that claims a connected
-// agent's name is refused with a message saying so, and the first agent's
-// running job carries on to its end, once.
+// TestAgentNameInUse: a second agent installation that claims the name of
+// one that is connected, or that is away with a job waiting for it, is
+// refused with a message saying so; the first comes back and its job
+// ends once, on it. The same installation reconnecting takes its name back.
 func TestAgentNameInUse(t *testing.T) {
 	f := newFleet(t, plugin.NewRegistry(), engine.HubConfig{})
-	f.startAgent("busy", agentOpts{pools: []string{"b"}})
-	f.do("PUT", "/api/v1/compositions/slow", "name: slow\nrequires: {pool: b}\ntasks:\n  - id: t\n    run: echo started; sleep 1; echo finished\n", http.StatusCreated, nil)
+	p := newProxy(t, strings.TrimPrefix(f.srv.URL, "http://"))
+	workdir := t.TempDir()
+	f.startAgent("busy", agentOpts{pools: []string{"b"}, server: p.url(), workdir: workdir})
+	f.do("PUT", "/api/v1/compositions/slow", "name: slow\nrequires: {pool: b}\ntasks:\n  - id: t\n    run: echo started; sleep 2; echo finished\n", http.StatusCreated, nil)
 	var run runJSON
 	f.do("POST", "/api/v1/compositions/slow/runs", "", http.StatusCreated, &run)
 	f.waitRun(run.ID, func(r runJSON) bool { return r.LogLines != nil && *r.LogLines >= 2 })
 
-	ws := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/api/v1/agents/connect"
-	c, resp, err := websocket.DefaultDialer.Dial(ws, http.Header{"Authorization": {"Bearer " + f.agentToken}})
-	if err != nil {
-		t.Fatalf("dial: %v %v", err, resp)
+	// hello sends a hello as an agent of the name would, and returns the answer.
+	hello := func(instance string) any {
+		t.Helper()
+		ws := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/api/v1/agents/connect"
+		c, resp, err := websocket.DefaultDialer.Dial(ws, http.Header{"Authorization": {"Bearer " + f.agentToken}})
+		if err != nil {
+			t.Fatalf("dial: %v %v", err, resp)
+		}
+		defer c.Close()
+		data, _ := protocol.Encode(&protocol.Hello{Version: protocol.Version, Name: "busy", Instance: instance, Slots: 1})
+		if err := c.WriteMessage(websocket.TextMessage, data); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, data, err = c.ReadMessage()
+		if err != nil {
+			t.Fatalf("no answer to hello: %v", err)
+		}
+		msg, err := protocol.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg
 	}
-	defer c.Close()
-	hello, _ := protocol.Encode(&protocol.Hello{Version: protocol.Version, Name: "busy", Instance: "another-process", Slots: 1})
-	if err := c.WriteMessage(websocket.TextMessage, hello); err != nil {
-		t.Fatal(err)
+	refused := func(msg any, why string) {
+		t.Helper()
+		if e, ok := msg.(*protocol.Error); !ok || !strings.Contains(e.Message, "is taken by another agent") || !strings.Contains(e.Message, why) || e.Fatal {
+			t.Fatalf("answer to another installation = %#v; want a non-fatal error saying the name is taken (%s)", msg, why)
+		}
 	}
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, data, err := c.ReadMessage()
-	if err != nil {
-		t.Fatalf("no answer to the second hello: %v", err)
-	}
-	msg, err := protocol.Decode(data)
-	if e, ok := msg.(*protocol.Error); err != nil || !ok || !strings.Contains(e.Message, "already connected") || e.Fatal {
-		t.Fatalf("answer to a second agent of the same name = %#v (%v); want a non-fatal error saying the name is in use", msg, err)
-	}
+	refused(hello("another-installation"), "connected from")
+
+	// The first agent's connection drops: its job waits for it, and the
+	// name with it.
+	p.cut()
+	f.waitAgent("busy", "offline")
+	refused(hello("another-installation"), "waiting for it to come back")
+	p.restore()
 	r := f.waitRun(run.ID, func(r runJSON) bool { return r.Status == "succeeded" || r.Status == "failed" })
 	if r.Status != "succeeded" || r.Tasks[0].Attempt != 1 {
-		t.Fatalf("the first agent's run after the second hello: %+v", r)
+		t.Fatalf("the first agent's run: %+v", r)
 	}
 	f.waitAgent("busy", "online")
+
+	// The same installation (its identity is in its workdir) is let in.
+	id, err := os.ReadFile(filepath.Join(workdir, "agent-id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := hello(strings.TrimSpace(string(id))); func() bool { _, ok := msg.(*protocol.Welcome); return !ok }() {
+		t.Fatalf("the same installation reconnecting got %#v, want a welcome", msg)
+	}
 }
 
 // TestAgentLongLine: a line over the cap, cut on the agent, is stored with

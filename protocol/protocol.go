@@ -131,9 +131,10 @@ type Hello struct {
 	Version      int    `json:"version"`
 	AgentVersion string `json:"agent_version"`
 	Name         string `json:"name"`
-	// Instance is random for each start of an agent process: a second
-	// process that claims a connected agent's name is told so, while the
-	// same process reconnecting replaces its old connection.
+	// Instance identifies the agent installation (kept in its workdir): a
+	// second installation that claims an agent's name is refused while
+	// that agent is connected or jobs wait for it; the same installation
+	// reconnecting or restarted takes its name back.
 	Instance string            `json:"instance,omitempty"`
 	Facts    map[string]any    `json:"facts"`
 	Labels   map[string]string `json:"labels,omitempty"`
