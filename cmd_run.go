@@ -257,9 +257,9 @@ func (c *cliRun) follow(ctx context.Context, sub *engine.Subscription) *model.Ru
 			}
 			switch interrupts {
 			case 1:
-				fmt.Fprintln(c.stderr, "baton run: cancelling the run; tasks marked always still run (Ctrl-C again stops them too)")
+				fmt.Fprintf(c.stderr, "baton run: %s: cancelling the run; tasks marked always still run (Ctrl-C or SIGTERM again stops them too)\n", by)
 			case 2:
-				fmt.Fprintln(c.stderr, "baton run: cancelling again: tasks marked always stop too (Ctrl-C again exits at once)")
+				fmt.Fprintf(c.stderr, "baton run: %s again: cancelling with force, tasks marked always stop too (once more exits at once)\n", by)
 			default:
 				fmt.Fprintln(c.stderr, "baton run: interrupted again; exiting without waiting")
 				os.Exit(130)

@@ -42,7 +42,7 @@ func (f *FieldSpec) Coerce(v any) (any, error) {
 // coerceChecked is Coerce without the field's name in its errors.
 func (f *FieldSpec) coerceChecked(v any) (any, error) {
 	out, err := coerce(f.Type, f.Enum, v)
-	if err == nil && out != nil && f.Check != nil {
+	if err == nil && out != nil && out != "" && f.Check != nil { // empty means not given
 		if err = f.Check(out); err != nil {
 			// Checks shared with runners may name the field themselves.
 			err = errors.New(strings.TrimPrefix(err.Error(), "field "+f.Name+": "))

@@ -156,7 +156,7 @@ func (v *validator) checkFields(i int, t *Task, spec *TypeSpec) {
 			v.probs.add(v.fieldPos(i, t, key), "field %q in %s: %v", key, label, err)
 		}
 	}
-	if spec.CheckWith != nil {
+	if spec.CheckWith != nil && !containsExpr(t.With) { // expressions: judged at run time
 		if err := spec.CheckWith(t.With); err != nil {
 			v.probs.add(v.at(path+".with", path), "%s (type %s): %v", label, t.Type, err)
 		}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -99,6 +100,34 @@ tasks:
 	}
 	if strings.Contains(res.stderr, "fields.yaml:22:") {
 		t.Errorf("a value from an expression was judged before the run:\n%s", res.stderr)
+	}
+	// Empty means not given: a literal empty save_as, and a wait whose
+	// field is chosen by expressions, validate; at run time the empty
+	// values are skipped.
+	writeFile(t, filepath.Join(dir, "empty.yaml"), `name: empty
+params:
+  out: {type: string, default: ""}
+  comp: {type: string, default: empty-other}
+  run_id: {type: string, default: ""}
+tasks:
+  - id: nothing-saved
+    type: wait
+    with: {composition: "${{ params.comp }}", run: "${{ params.run_id }}"}
+  - id: save
+    type: sleep
+    with: {duration: 0s}
+`)
+	if res := runBaton(t, dir, "validate", "empty.yaml"); res.code != 0 {
+		t.Errorf("validate empty.yaml: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	if res := runBaton(t, dir, "run", "empty.yaml"); res.code != 0 {
+		t.Errorf("run empty.yaml: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+	defer web.Close()
+	writeFile(t, filepath.Join(dir, "nosave.yaml"), "name: nosave\nparams:\n  out: {type: string, default: \"\"}\ntasks:\n  - id: get\n    type: http\n    with: {url: \""+web.URL+"\", save_as: \"${{ params.out }}\"}\n")
+	if res := runBaton(t, dir, "run", "nosave.yaml"); res.code != 0 {
+		t.Errorf("an http task whose save_as comes out empty: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 	// At run time the expression's value fails the task with the same words.
 	writeFile(t, filepath.Join(dir, "later.yaml"), "name: later\nparams:\n  where: {type: string, default: \"ftp://x\"}\ntasks:\n  - id: get\n    type: http\n    with: {url: \"${{ params.where }}\"}\n")
@@ -309,7 +338,7 @@ tasks:
 	if code := cmd.ProcessState.ExitCode(); code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
-	for _, want := range []string{"cancelling again", "work                 cancelled", "cleanup              cancelled", "cancelled by Ctrl-C", "cancelled with force by SIGTERM"} {
+	for _, want := range []string{"SIGTERM again: cancelling with force", "work                 cancelled", "cleanup              cancelled", "cancelled by Ctrl-C", "cancelled with force by SIGTERM"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
