@@ -71,8 +71,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		!dirsExist(stderr, "serve", "plugins", plugins...) {
 		return exitBadArgs
 	}
-	if pw, given := os.LookupEnv("BATON_ADMIN_PASSWORD"); given {
-		// Checked before anything is created; used only on a first start.
+	_, dbErr := os.Stat(filepath.Join(cfg.data, "baton.db"))
+	if pw, given := os.LookupEnv("BATON_ADMIN_PASSWORD"); given && os.IsNotExist(dbErr) {
+		// Used only on a first start, so checked then, before anything is
+		// created.
 		if _, err := auth.HashPassword(pw); err != nil {
 			fmt.Fprintf(stderr, "baton serve: BATON_ADMIN_PASSWORD: %v\n", err)
 			return exitBadArgs

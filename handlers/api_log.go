@@ -119,8 +119,9 @@ func (h *Handler) apiRunLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// done tells a follower it can stop: the run has ended (so every line
-	// is stored) and, reading forward, this page reached the last line.
-	done := run.Status.Done() && (lq.Before > 0 || !more)
+	// is stored) and, reading forward, this page reached the last line. A
+	// backward page is never done: lines may follow it.
+	done := run.Status.Done() && lq.Before == 0 && !more
 	writeJSON(w, http.StatusOK, map[string]any{
 		"lines": toLogJSON(lines), "next": next, "more": more, "status": run.Status, "done": done,
 	})

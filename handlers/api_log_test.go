@@ -73,7 +73,7 @@ func TestLogPagesOfAnEndedRun(t *testing.T) {
 	// Reading backwards: more means earlier lines.
 	var tail page
 	a.do("GET", path+"/log?before=999999&limit=10", "", http.StatusOK, &tail)
-	if len(tail.Lines) != 10 || !tail.More || tail.Lines[9].Seq != int64(len(seqs)) {
+	if len(tail.Lines) != 10 || !tail.More || tail.Done || tail.Lines[9].Seq != int64(len(seqs)) {
 		t.Errorf("tail: %d lines, more=%v, last %+v", len(tail.Lines), tail.More, tail.Lines[len(tail.Lines)-1])
 	}
 

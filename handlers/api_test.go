@@ -346,6 +346,9 @@ tasks:
 	if n := byTestID(t, doc, "cancel"); len(n) != 1 || textOf(n[0]) != "Cancel again" {
 		t.Errorf("cancel button does not offer to cancel again")
 	}
+	if !strings.Contains(doc, `<input type="hidden" name="force" value="true">`) {
+		t.Errorf("Cancel again does not send force")
+	}
 	// A repeated cancel (a client retrying) leaves the clean-up alone;
 	// force stops it. The run page's Cancel again sends force.
 	a.do("POST", path+"/cancel", ``, http.StatusAccepted, nil)

@@ -74,7 +74,7 @@ type Run struct {
 	// cancelled (a task failed, or someone cancelled, and running work is
 	// finishing); empty otherwise.
 	Ending      RunStatus
-	Forced      bool   // cancelled a second time: tasks marked always stop too
+	Forced      bool   // cancelled with force: tasks marked always stop too
 	QueueReason string // while queued: what it waits for, in words
 	Trigger     string // who or what started it: "api", "cli", "on_failure of run 12", ...
 	ParentRunID int64  // set when a composition task of another run started this one
