@@ -71,8 +71,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		!dirsExist(stderr, "serve", "plugins", plugins...) {
 		return exitBadArgs
 	}
-	_, dbErr := os.Stat(filepath.Join(cfg.data, "baton.db"))
-	if pw, given := os.LookupEnv("BATON_ADMIN_PASSWORD"); given && os.IsNotExist(dbErr) {
+	if pw, given := os.LookupEnv("BATON_ADMIN_PASSWORD"); given && !exists(dbPath(cfg.data)) {
 		// Used only on a first start, so checked then, before anything is
 		// created.
 		if _, err := auth.HashPassword(pw); err != nil {
@@ -132,7 +131,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		log.Info("plugin loaded", "plugin", p.Name, "version", p.Version, "dir", p.Dir)
 	}
 	defer reg.Close()
-	store, err := storage.Open(ctx, filepath.Join(cfg.data, "baton.db"))
+	store, err := storage.Open(ctx, dbPath(cfg.data))
 	if err != nil {
 		return err
 	}

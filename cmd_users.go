@@ -17,11 +17,20 @@ import (
 	"baton/storage"
 )
 
+// dbPath is the database file of a data directory.
+func dbPath(dataDir string) string { return filepath.Join(dataDir, "baton.db") }
+
+// exists reports whether a file is there.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // openData opens the database of a data directory for an admin command. It
 // works while the server runs: SQLite serialises the writes.
 func openData(dir string, stderr io.Writer) (*storage.Store, bool) {
-	path := filepath.Join(dir, "baton.db")
-	if _, err := os.Stat(path); err != nil {
+	path := dbPath(dir)
+	if !exists(path) {
 		fmt.Fprintf(stderr, "baton: no database at %s: point --data at the server's data directory\n", path)
 		return nil, false
 	}
@@ -76,9 +85,11 @@ func cmdUser(args []string, stdout, stderr io.Writer) int {
 		if !need(2) {
 			return exitBadArgs
 		}
-		if err := auth.CheckUserName(rest[1]); err != nil && rest[0] == "add" {
-			fmt.Fprintf(stderr, "baton user add: %v\n", err)
-			return exitBadArgs
+		if rest[0] == "add" {
+			if err := auth.CheckUserName(rest[1]); err != nil {
+				fmt.Fprintf(stderr, "baton user add: %v\n", err)
+				return exitBadArgs
+			}
 		}
 		password, made, err := readPassword(*stdin)
 		if err != nil {

@@ -157,9 +157,8 @@ func New(cfg Config) (*Agent, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &Agent{
-		cfg: cfg,
-		log: log,
-
+		cfg:         cfg,
+		log:         log,
 		httpBase:    strings.TrimSuffix(u.String(), "/"),
 		reg:         cfg.Registry,
 		leftovers:   plugin.Leftovers{Dir: filepath.Join(cfg.Workdir, "running")},

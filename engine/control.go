@@ -195,22 +195,13 @@ func (r *runner) sleep(t *model.TaskRun, fields map[string]any) {
 // wait ends the task when no other run of a composition is active, or when
 // a given run has ended.
 func (r *runner) wait(t *model.TaskRun, fields map[string]any) {
+	// resolveFields has checked the fields (the wait manifest's checks):
+	// exactly one is given, and run is a run id.
 	comp, _ := fields["composition"].(string)
-	runText := fmt.Sprint(fields["run"])
-	if fields["run"] == nil {
-		runText = ""
-	}
-	if (comp == "") == (runText == "") {
-		r.endTask(t, model.TaskFailed, nil, "wait needs exactly one of `composition` or `run`")
-		return
-	}
+	runText, _ := fields["run"].(string)
 	var runID int64
 	if runText != "" {
-		id, err := strconv.ParseInt(runText, 10, 64)
-		if err != nil {
-			r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("run: %q is not a run id", runText))
-			return
-		}
+		id, _ := strconv.ParseInt(runText, 10, 64)
 		if _, err := r.e.store.GetRun(r.ctx, id); errors.Is(err, model.ErrNotFound) {
 			r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("run %d does not exist", id))
 			return

@@ -48,7 +48,7 @@ type Hub struct {
 type agentState struct {
 	info      model.Agent
 	sess      *agentSession // nil while offline
-	instance  string        // the agent process of sess (protocol.Hello.Instance)
+	instance  string        // the installation that last held the name (protocol.Hello.Instance); kept while offline
 	draining  bool          // the agent said it is stopping
 	used      int           // slots taken by jobs and reservations
 	jobs      map[string]*remoteJob

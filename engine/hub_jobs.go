@@ -50,7 +50,6 @@ func newRemoteJob(id string, runID int64, taskID string, attempt int) *remoteJob
 	return &remoteJob{id: id, runID: runID, taskID: taskID, attempt: attempt, done: make(chan struct{})}
 }
 
-// finish ends the wait for a job, with its result or an error.
 // ended reports whether the job has its result or was given up.
 func (j *remoteJob) ended() bool {
 	select {
@@ -61,6 +60,7 @@ func (j *remoteJob) ended() bool {
 	}
 }
 
+// finish ends the wait for a job, with its result or an error.
 func (j *remoteJob) finish(res *protocol.Result, err error) {
 	j.once.Do(func() {
 		j.result, j.err = res, err

@@ -3,7 +3,6 @@ package handlers
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -113,9 +112,12 @@ func (h *Handler) apiRunLog(w http.ResponseWriter, r *http.Request) {
 		next = lines[len(lines)-1].Seq
 	}
 	if format == "text" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Baton-More", fmt.Sprint(more))
 		w.Header().Set("X-Baton-Next", fmt.Sprint(next))
-		writeLogLines(w, lines)
+		bw := bufio.NewWriter(w)
+		writeLogLines(bw, lines)
+		bw.Flush()
 		return
 	}
 	// done tells a follower it can stop: the run has ended (so every line
@@ -168,11 +170,8 @@ func (h *Handler) writeLogText(w http.ResponseWriter, r *http.Request, lq storag
 	}
 }
 
-func writeLogLines(w io.Writer, lines []model.LogLine) {
-	if hw, ok := w.(http.ResponseWriter); ok {
-		hw.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	}
-	bw := bufio.NewWriter(w)
+// writeLogLines writes lines as text, one a line: time, task, text.
+func writeLogLines(bw *bufio.Writer, lines []model.LogLine) {
 	for _, l := range lines {
 		task := l.TaskID
 		if task == "" {
@@ -180,5 +179,4 @@ func writeLogLines(w io.Writer, lines []model.LogLine) {
 		}
 		fmt.Fprintf(bw, "%s %s | %s\n", l.Time.Format("15:04:05.000"), task, l.Text)
 	}
-	bw.Flush()
 }

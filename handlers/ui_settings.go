@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -87,19 +88,28 @@ func (h *Handler) users(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, pages.UsersPage(m))
 }
 
+// createUser checks the name and stores the user with password.
+func (h *Handler) createUser(ctx context.Context, name, password string) error {
+	if err := auth.CheckUserName(name); err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	if _, err := h.store.CreateUser(ctx, name, hash); errors.Is(err, storage.ErrConflict) {
+		return errors.New("there is already a user called " + name)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
 // userAdd adds a user with a random password, shown once.
 func (h *Handler) userAdd(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.FormValue("name"))
 	password := auth.RandomPassword()
-	err := auth.CheckUserName(name)
-	if err == nil {
-		var hash string
-		if hash, err = auth.HashPassword(password); err == nil {
-			if _, err = h.store.CreateUser(r.Context(), name, hash); errors.Is(err, storage.ErrConflict) {
-				err = errors.New("there is already a user called " + name)
-			}
-		}
-	}
+	err := h.createUser(r.Context(), name, password)
 	m, lerr := h.usersModel(r)
 	if lerr != nil {
 		h.fail(w, r, lerr)

@@ -81,9 +81,6 @@ func (h *HTTPRunner) Run(ctx context.Context, job Job, sink Sink) Result {
 	if err != nil {
 		return Result{Err: fmt.Errorf("field url: %w", err)}
 	}
-	if err := checkHTTPURL(p.url); err != nil {
-		return Result{Err: fmt.Errorf("field url: %w", err)}
-	}
 	for k, v := range p.headers {
 		if strings.EqualFold(k, "Host") {
 			req.Host = v
@@ -195,6 +192,10 @@ func parseHTTPFields(f map[string]any) (httpRequest, error) {
 	add(err)
 	if err == nil && strings.TrimSpace(p.url) == "" {
 		add(errors.New("field url is empty: give the URL to request"))
+	} else if err == nil {
+		if err := checkHTTPURL(p.url); err != nil {
+			add(fmt.Errorf("field url: %w", err))
+		}
 	}
 	p.headers, err = fieldMap(f, "headers")
 	add(err)

@@ -102,15 +102,15 @@ func trimEOL(b []byte) []byte {
 	return b
 }
 
-// MaxStoredLineBytes is the longest line a runner delivers: MaxLineBytes
-// of text and the note of a cut line.
-var MaxStoredLineBytes = MaxLineBytes + len(truncNote(math.MaxInt64))
+// maxDeliveredLine is the longest line a runner delivers: MaxLineBytes of
+// text and the note of a cut line.
+var maxDeliveredLine = MaxLineBytes + len(truncNote(math.MaxInt64))
 
 // CapLine cuts a line that came from elsewhere (an agent) as a runner here
 // would; a line a runner already cut, note included, passes unchanged, so
 // its note keeps the count of bytes it dropped.
 func CapLine(text string) string {
-	if len(text) <= MaxStoredLineBytes {
+	if len(text) <= maxDeliveredLine {
 		return text
 	}
 	return strings.ToValidUTF8(text[:MaxLineBytes], "") + truncNote(len(text)-MaxLineBytes)
