@@ -18,6 +18,9 @@ func (e *Engine) scheduleLoop() {
 	for {
 		select {
 		case <-e.kick:
+		case answer := <-e.pings:
+			close(answer)
+			continue
 		case <-e.ctx.Done():
 			return
 		}

@@ -107,7 +107,11 @@ func (r *runner) startChild(t *model.TaskRun, fields map[string]any) {
 	}
 	// The task is running before its child exists: after a crash in
 	// between, resume finds it running and starts the child then.
-	r.commit()
+	if err := r.commit(); err != nil {
+		// Not recorded: the run stops, and the child is never started.
+		r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("not started: %v", err))
+		return
+	}
 	nr, err := r.e.prepare(r.ctx, RunRequest{Composition: name, Params: params,
 		Trigger: fmt.Sprintf("task %s of run %d", t.TaskID, r.run.ID), ParentRunID: r.run.ID, ParentTask: t.TaskID})
 	if err == nil {

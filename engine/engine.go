@@ -88,6 +88,8 @@ type Engine struct {
 	stopping bool
 	wg       sync.WaitGroup
 	kick     chan struct{}
+	pings    chan chan struct{} // Ready's question to the scheduler
+	health   health
 	// schedDone is closed when the scheduler has stopped.
 	schedDone chan struct{}
 }
@@ -115,12 +117,14 @@ func New(cfg Config) *Engine {
 		active:  map[string]int{},
 		ended:   make(chan struct{}),
 		kick:    make(chan struct{}, 1),
+		pings:   make(chan chan struct{}),
 
 		schedDone:  make(chan struct{}),
 		lastGood:   map[string]string{},
 		version:    cfg.Version,
 		localFacts: gatherLocalFacts(),
 	}
+	e.logs.refused, e.logs.health = e.logsRefused, &e.health
 	e.hub = newHub(e, cfg.Hub)
 	e.trig = newTriggers()
 	return e

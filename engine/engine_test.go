@@ -23,6 +23,10 @@ type harness struct {
 	reg   *plugin.Registry
 	eng   *engine.Engine
 	dir   string
+	// engineStore, when set, is what the engine writes through (a store
+	// that fails on purpose); local wraps the local executor.
+	engineStore engine.Store
+	local       func(engine.Executor) engine.Executor
 }
 
 func newHarness(t testing.TB, compositions ...string) *harness {
@@ -40,7 +44,15 @@ func newHarness(t testing.TB, compositions ...string) *harness {
 // server would.
 func (h *harness) start() {
 	h.t.Helper()
-	h.eng = engine.New(engine.Config{Store: h.store, Catalog: h.reg, Local: engine.NewLocal(h.reg, filepath.Join(h.dir, "ws"), 4)})
+	var store engine.Store = h.store
+	if h.engineStore != nil {
+		store = h.engineStore
+	}
+	var local engine.Executor = engine.NewLocal(h.reg, filepath.Join(h.dir, "ws"), 4)
+	if h.local != nil {
+		local = h.local(local)
+	}
+	h.eng = engine.New(engine.Config{Store: store, Catalog: h.reg, Local: local})
 	if err := h.eng.Start(context.Background()); err != nil {
 		h.t.Fatal(err)
 	}

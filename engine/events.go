@@ -61,6 +61,11 @@ type (
 	}
 	// evShutdown: the engine is stopping.
 	evShutdown struct{}
+	// evLogLost: the database refused log lines of the run.
+	evLogLost struct {
+		tasks map[string]int // lines per task ("" for the run's own)
+		err   error
+	}
 )
 
 func (r *runner) handle(ev any) {
@@ -69,7 +74,7 @@ func (r *runner) handle(ev any) {
 		if err := r.started(ev); err != nil {
 			ev.reply <- err
 		} else {
-			r.afterCommit(func() { ev.reply <- nil })
+			r.afterCommit(func(err error) { ev.reply <- err })
 		}
 	case evResult:
 		r.result(ev)
@@ -77,7 +82,7 @@ func (r *runner) handle(ev any) {
 		if err := r.decide(ev); err != nil {
 			ev.reply <- err
 		} else {
-			r.afterCommit(func() { ev.reply <- nil })
+			r.afterCommit(func(err error) { ev.reply <- err })
 		}
 	case evCancel:
 		if r.run.Ending != model.RunCancelled {
@@ -88,13 +93,15 @@ func (r *runner) handle(ev any) {
 			r.log("", "cancelled with force by %s: tasks marked always stop too", ev.by)
 			r.stop(model.RunCancelled, true, "cancelled by "+ev.by)
 		}
-		r.afterCommit(func() { ev.reply <- nil })
+		r.afterCommit(func(err error) { ev.reply <- err })
 	case evChild:
 		r.childEnded(ev)
 	case evWake:
 		r.wake(ev)
 	case evTimeout:
 		r.timedOut(ev)
+	case evLogLost:
+		r.logLost(ev)
 	case evShutdown:
 		r.shutdown = true
 		for id, in := range r.inflight {
@@ -104,6 +111,20 @@ func (r *runner) handle(ev any) {
 			}
 		}
 	}
+}
+
+// logLost fails a run whose log lines the database refused: a run whose
+// log has a hole must not end as if all went well. Work tasks whose lines
+// were lost fail with the reason; tasks marked always go on.
+func (r *runner) logLost(ev evLogLost) {
+	total := 0
+	for task, n := range ev.tasks {
+		total += n
+		if in := r.inflight[task]; task != "" && in != nil && in.kind == "work" && !r.byID[task].Always {
+			in.cancel(fmt.Errorf("%d of its log lines could not be stored: %w", n, ev.err))
+		}
+	}
+	r.stop(model.RunFailed, true, fmt.Sprintf("%d log lines could not be stored: %v", total, ev.err))
 }
 
 // started accepts a work task that waited for a slot, unless the run has
@@ -154,7 +175,11 @@ func (r *runner) result(ev evResult) {
 	}
 	if ack, ok := in.exec.(interface{ ResultStored(int64, string, int) }); ok {
 		runID, id, attempt := r.run.ID, t.TaskID, ev.attempt
-		r.afterCommit(func() { ack.ResultStored(runID, id, attempt) })
+		r.afterCommit(func(err error) {
+			if err == nil { // else the agent keeps the result and sends it again
+				ack.ResultStored(runID, id, attempt)
+			}
+		})
 	}
 	r.e.logs.Sync() // the task's lines are stored before its end is
 	outputs := make(map[string]any, len(ev.res.Outputs))
@@ -247,32 +272,78 @@ func (r *runner) touch(t *model.TaskRun) {
 }
 
 // afterCommit queues an action that may only happen once what is pending
-// is committed.
-func (r *runner) afterCommit(f func()) {
+// is committed. It is called with the commit's error: on an error nothing
+// was recorded, and the action must not happen (a caller is told the
+// error, a process is not started).
+func (r *runner) afterCommit(f func(error)) {
 	r.after = append(r.after, f)
 }
 
 // commit writes every pending change in one transaction, tells the bus,
-// then performs the actions that waited for it.
-func (r *runner) commit() {
+// then performs the actions that waited for it. When the database refuses
+// the changes even after retries, the actions are dropped (each is told
+// the error) and the run stops: see storageFailed. It returns the error.
+func (r *runner) commit() error {
 	if r.refreshStatus() {
 		r.runDirty = true
 	}
+	var err error
 	if len(r.dirty) > 0 || r.runDirty {
 		var run *model.Run
 		if r.runDirty {
 			run = r.run
 		}
-		if err := r.e.store.SaveState(context.Background(), run, r.dirty...); err != nil {
-			r.e.log.Error("could not record a run's state", "run", r.run.ID, "err", err)
+		if err = r.save(func(ctx context.Context) error { return r.e.store.SaveState(ctx, run, r.dirty...) }); err == nil {
+			r.published()
+			if r.unsaved != nil {
+				r.e.log.Info("the database takes writes again: the run's state is recorded", "run", r.run.ID)
+				r.unsaved = nil
+			}
 		}
-		r.published()
 	}
 	after := r.after
 	r.after = nil
 	for _, f := range after {
-		f()
+		f(err)
 	}
+	if err != nil {
+		r.storageFailed(err)
+	}
+	return err
+}
+
+// commitRetries are the pauses between attempts to write a step: a busy
+// or briefly failing database gets about a second and a half before the
+// run stops.
+var commitRetries = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
+
+// save runs a write, trying again after each pause of commitRetries while
+// it fails and the engine runs. The engine's health follows the outcome.
+func (r *runner) save(write func(context.Context) error) error {
+	err := write(context.Background())
+	for _, pause := range commitRetries {
+		if err == nil || r.e.ctx.Err() != nil {
+			break
+		}
+		time.Sleep(pause)
+		err = write(context.Background())
+	}
+	r.e.health.wrote("the state of runs", err)
+	return err
+}
+
+// storageFailed stops a run whose state the database refused. Nothing of
+// the refused step was acted on; the pending changes stay and the runner
+// writes them, with the run failed and why, as soon as the database takes
+// them again (the loop retries while r.unsaved is set). Until then no task
+// starts.
+func (r *runner) storageFailed(err error) {
+	if r.unsaved == nil {
+		r.e.log.Error("the database refused a run's state: the run stops, and is recorded as failed once the database takes writes again",
+			"run", r.run.ID, "err", err)
+	}
+	r.unsaved = err
+	r.stop(model.RunFailed, true, "the run stopped: its state could not be recorded: "+err.Error())
 }
 
 // published tells subscribers about what was just committed.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -34,6 +35,15 @@ type logWriter struct {
 	closed   bool
 	wake     chan struct{}
 	done     chan struct{}
+
+	// lost counts, per run, lines the database refused, until a note
+	// saying so is stored in the run's log; lostErr is why.
+	lost    map[int64]int
+	lostErr error
+	// refused is told of every batch of lines the database refused: the
+	// lines per task of each run, and the error.
+	refused func(runID int64, tasks map[string]int, err error)
+	health  *health
 }
 
 const maxPendingLines = 200000
@@ -108,23 +118,42 @@ func (w *logWriter) Close() {
 
 func (w *logWriter) loop() {
 	defer close(w.done)
-	for range w.wake {
+	var retry <-chan time.Time
+	for {
+		select {
+		case _, ok := <-w.wake:
+			if !ok {
+				return
+			}
+		case <-retry:
+		}
 		for w.flush() {
 		}
+		// Notes of lost lines wait for the database to take writes
+		// again, even when no run writes anything more.
+		retry = nil
+		w.mu.Lock()
+		if len(w.lost) > 0 {
+			retry = time.After(time.Second)
+		}
+		w.mu.Unlock()
 	}
 }
 
-// flush stores everything pending; it reports whether there was anything.
+// flush stores everything pending and the notes of lost lines; it
+// reports whether there were lines pending.
 func (w *logWriter) flush() bool {
 	w.mu.Lock()
-	if w.nPending == 0 {
+	if w.nPending == 0 && len(w.lost) == 0 {
 		w.mu.Unlock()
 		return false
 	}
-	batches := make([]model.LogBatch, 0, len(w.order))
+	batches := make([]model.LogBatch, 0, len(w.order)+len(w.lost))
 	for _, id := range w.order {
 		batches = append(batches, model.LogBatch{RunID: id, Lines: w.pending[id], Marks: w.marks[id]})
 	}
+	notes := w.lostNotesLocked()
+	batches = append(batches, notes...)
 	n, stored := w.nPending, w.stored
 	w.pending = make(map[int64][]model.LogLine, len(w.order))
 	w.marks = map[int64][]model.JobMark{}
@@ -141,9 +170,18 @@ func (w *logWriter) flush() bool {
 		}
 		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
 	}
+	if w.health != nil {
+		w.health.wrote("log lines", err)
+	}
 	if err != nil {
-		w.log.Error("log lines lost: the database refused them", "lines", n, "err", err)
+		w.log.Error("log lines lost: the database refused them; the runs they belong to fail", "lines", n, "err", err)
+		w.refuse(batches[:len(batches)-len(notes)], err)
 	} else {
+		w.mu.Lock()
+		for _, b := range notes {
+			delete(w.lost, b.RunID)
+		}
+		w.mu.Unlock()
 		for _, b := range batches {
 			if len(b.Lines) > 0 {
 				w.bus.Publish(Event{Kind: EventLog, RunID: b.RunID, Lines: b.Lines})
@@ -157,5 +195,49 @@ func (w *logWriter) flush() bool {
 	w.handled += uint64(n)
 	w.cond.Broadcast()
 	w.mu.Unlock()
-	return true
+	return n > 0
+}
+
+// lostNotesLocked returns, for every run with lost lines, a batch holding
+// one line of Baton's own that says how many are missing and why. Call
+// with w.mu held.
+func (w *logWriter) lostNotesLocked() []model.LogBatch {
+	if len(w.lost) == 0 {
+		return nil
+	}
+	notes := make([]model.LogBatch, 0, len(w.lost))
+	now := time.Now()
+	for id, n := range w.lost {
+		text := fmt.Sprintf("%d log lines could not be stored and are missing from this log: %v", n, w.lostErr)
+		notes = append(notes, model.LogBatch{RunID: id, Lines: []model.LogLine{{Stream: model.System, Time: now, Text: text}}})
+	}
+	return notes
+}
+
+// refuse counts the lines of batches the database refused and tells the
+// engine, which fails what they belong to.
+func (w *logWriter) refuse(batches []model.LogBatch, err error) {
+	w.mu.Lock()
+	if w.lost == nil {
+		w.lost = map[int64]int{}
+	}
+	w.lostErr = err
+	for _, b := range batches {
+		if len(b.Lines) > 0 {
+			w.lost[b.RunID] += len(b.Lines)
+		}
+	}
+	w.mu.Unlock()
+	if w.refused == nil {
+		return
+	}
+	for _, b := range batches {
+		tasks := map[string]int{}
+		for _, ln := range b.Lines {
+			tasks[ln.TaskID]++
+		}
+		if len(tasks) > 0 {
+			w.refused(b.RunID, tasks, err)
+		}
+	}
 }

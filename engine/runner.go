@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -36,13 +37,17 @@ type runner struct {
 	holds    map[string]bool      // tasks waiting out their retry delay
 	shutdown bool
 	deadline <-chan time.Time // the run's timeout
+	// unsaved is the database's last refusal of this run's state, until a
+	// write succeeds again; final is the run's ending once worked out.
+	unsaved error
+	final   *ending
 
 	// Changes wait here until the next commit, which writes them in one
 	// transaction; actions that must follow the commit (starting a
 	// process, answering a caller) wait in after.
 	dirty    []*model.TaskRun
 	runDirty bool
-	after    []func()
+	after    []func(error)
 
 	// reserved: placement took a slot on exec for the run's first task.
 	reserved bool
@@ -112,41 +117,80 @@ func (r *runner) loop() {
 		r.cancel()
 		r.e.runnerDone(r, follow)
 	}()
-	if r.fresh {
-		r.begin()
-	} else {
-		r.resume()
-	}
+	r.guard("starting the run", func() {
+		if r.fresh {
+			r.begin()
+		} else {
+			r.resume()
+		}
+	})
 	if r.comp.Timeout > 0 {
 		t := time.NewTimer(time.Until(r.run.StartedAt.Add(r.comp.Timeout)))
 		defer t.Stop()
 		r.deadline = t.C
 	}
 	for {
-		if !r.shutdown {
-			for r.step() {
-			}
+		if !r.shutdown && r.unsaved == nil {
+			r.guard("starting tasks", func() {
+				for r.step() {
+				}
+			})
 		}
-		r.commit()
+		if r.final == nil {
+			r.commit()
+		}
 		if r.reserved { // the first step started no work task: free the slot
 			r.reserved = false
 			r.exec.Release()
 		}
-		if r.over() {
-			follow = r.finish()
-			return
+		if r.final != nil || r.over() {
+			var recorded bool
+			if follow, recorded = r.finish(); recorded {
+				return
+			}
 		}
 		if r.shutdown && !r.workInflight() {
+			if r.final != nil { // its end is not recorded: the next start finishes it
+				r.run.Status = model.RunRunning
+			}
 			return
+		}
+		var retry <-chan time.Time
+		if r.unsaved != nil {
+			retry = time.After(time.Second)
 		}
 		select {
 		case ev := <-r.events:
-			r.handle(ev)
+			r.guard("handling an event", func() { r.handle(ev) })
 		case <-r.deadline:
 			r.deadline = nil
 			r.stop(model.RunFailed, true, fmt.Sprintf("run timed out after %s", r.comp.Timeout))
+		case <-retry:
 		}
 	}
+}
+
+// guard runs part of the runner's loop; a panic in it stops the run as
+// failed with an internal error, instead of taking the server down (which
+// would crash again on every start, as the run resumes). The stack goes to
+// the server log.
+func (r *runner) guard(what string, f func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.e.log.Error("internal error in a run: the run stops", "run", r.run.ID, "while", what, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			r.log("", "internal error while %s: %v (the server log has the details)", what, p)
+			msg := fmt.Sprintf("internal error: %v", p)
+			r.stop(model.RunFailed, true, msg)
+			// A composition task the panic left without a child run
+			// has nothing to wait for.
+			for id, in := range r.inflight {
+				if in.kind == "composition" && in.child == 0 {
+					r.endTask(r.tasks[id], model.TaskFailed, nil, msg)
+				}
+			}
+		}
+	}()
+	f()
 }
 
 // begin places a fresh run on its executor and marks it running.
@@ -302,7 +346,16 @@ func (r *runner) dispatch(t *model.TaskRun, task *composition.Task, fields map[s
 		// A slot is free: the task is running as of the next commit, and
 		// its process starts only after that commit.
 		r.markStarted(t, attempt)
-		r.afterCommit(func() { go r.execute(ctx, cancel, exec, job, task.Timeout) })
+		id, timeout := t.TaskID, task.Timeout
+		r.afterCommit(func(err error) {
+			if err != nil { // not recorded as started: it must not start
+				exec.Release()
+				cancel(err)
+				go r.send(evResult{task: id, attempt: attempt, res: plugin.Result{Err: fmt.Errorf("not started: %w", err)}, cause: err})
+				return
+			}
+			go r.execute(ctx, cancel, exec, job, timeout)
+		})
 		return
 	}
 	id := t.TaskID
@@ -421,10 +474,24 @@ func (r *runner) execute(ctx context.Context, cancel context.CancelCauseFunc, ex
 	sink := func(stream plugin.Stream, at time.Time, text string) {
 		r.e.logs.Write(runID, model.LogLine{TaskID: id, Stream: model.Stream(stream), Time: at, Text: text})
 	}
-	res := exec.Execute(ctx, job, sink)
+	res := r.executeGuarded(ctx, exec, job, sink)
 	cause := context.Cause(ctx)
 	cancel(nil)
 	r.send(evResult{task: id, attempt: job.Attempt, res: res, cause: cause})
+}
+
+// executeGuarded runs a job; a panic in the code that runs it fails the
+// task with an internal error instead of taking the server down. The
+// stack goes to the server log.
+func (r *runner) executeGuarded(ctx context.Context, exec Executor, job plugin.Job, sink plugin.Sink) (res plugin.Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.e.log.Error("internal error running a task: the task fails", "run", job.RunID, "task", job.TaskID, "type", job.Type,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			res = plugin.Result{ExitCode: -1, Err: fmt.Errorf("internal error: %v (the server log has the details)", p)}
+		}
+	}()
+	return exec.Execute(ctx, job, sink)
 }
 
 // markStarted records that a work task's attempt has a slot and starts.
@@ -526,31 +593,52 @@ func (r *runner) abort(in *inflight) {
 	}
 }
 
-// finish records the run's end and prepares the runs it starts.
-func (r *runner) finish() []model.NewRun {
-	now := time.Now()
-	r.run.Status = model.RunSucceeded
-	if r.run.Ending != "" {
-		r.run.Status = r.run.Ending
-	}
-	r.run.Ending, r.run.FinishedAt = "", now
-	r.run.Outputs = r.outputs()
-	follow, events := r.runFinished()
-	if r.run.Status == model.RunFailed && r.comp.OnFailure != nil {
-		if nr, err := r.onFailure(); err != nil {
-			r.log("", "on_failure: could not start %s: %v", r.comp.OnFailure.Composition, err)
-		} else {
-			follow = append(follow, nr)
+// ending is how a run that has nothing left to do ends, worked out once:
+// when the database refuses to record it, the runner tries again with the
+// same ending.
+type ending struct {
+	follow []model.NewRun
+	events []*model.Event
+}
+
+// finish records the run's end and the runs it starts, in one
+// transaction. It reports false when the database refused it: nothing
+// follows from the end until it is recorded, and the loop tries again.
+func (r *runner) finish() ([]model.NewRun, bool) {
+	if r.final == nil {
+		now := time.Now()
+		r.run.Status = model.RunSucceeded
+		if r.run.Ending != "" {
+			r.run.Status = r.run.Ending
 		}
+		r.run.Ending, r.run.FinishedAt = "", now
+		r.run.Outputs = r.outputs()
+		follow, events := r.runFinished()
+		if r.run.Status == model.RunFailed && r.comp.OnFailure != nil {
+			if nr, err := r.onFailure(); err != nil {
+				r.log("", "on_failure: could not start %s: %v", r.comp.OnFailure.Composition, err)
+			} else {
+				follow = append(follow, nr)
+			}
+		}
+		r.log("", "run %s in %s", r.run.Status, now.Sub(r.run.StartedAt).Round(time.Millisecond))
+		r.final = &ending{follow: follow, events: events}
 	}
-	r.log("", "run %s in %s", r.run.Status, now.Sub(r.run.StartedAt).Round(time.Millisecond))
 	r.e.logs.Sync()
-	if err := r.e.store.FinishRun(context.Background(), r.run, r.dirty, follow, events); err != nil {
-		r.e.log.Error("could not record the end of a run", "run", r.run.ID, "err", err)
+	err := r.save(func(ctx context.Context) error {
+		return r.e.store.FinishRun(ctx, r.run, r.dirty, r.final.follow, r.final.events)
+	})
+	if err != nil {
+		if r.unsaved == nil {
+			r.e.log.Error("the database refused the end of a run: it is recorded once the database takes writes again", "run", r.run.ID, "err", err)
+		}
+		r.unsaved = err
+		return nil, false
 	}
+	r.unsaved = nil
 	r.runDirty = true
 	r.published()
-	return follow
+	return r.final.follow, true
 }
 
 // onFailure prepares the run of the composition's on_failure call.

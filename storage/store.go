@@ -64,7 +64,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 	if err := migrate(ctx, w); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("storage: %s: %w", path, err)
+		return nil, fmt.Errorf("storage: %s: %w", path, classify(err))
 	}
 	r, err := sql.Open("sqlite", u+"?"+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
@@ -142,17 +142,18 @@ func (s *Store) checkpoints() {
 // their own tables (the session store). Baton's own SQL stays in this package.
 func (s *Store) DB() *sql.DB { return s.w }
 
-// tx runs fn in one write transaction.
+// tx runs fn in one write transaction. A full disk or a damaged file
+// comes back as model.ErrStorageFull or ErrDamaged (see classify).
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return classify(err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return classify(err)
 	}
-	return tx.Commit()
+	return classify(tx.Commit())
 }
 
 // micros stores a time as Unix microseconds, 0 for the zero time.
