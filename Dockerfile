@@ -23,5 +23,8 @@ USER baton
 VOLUME /data
 EXPOSE 8080
 ENV BATON_DATA=/data BATON_ADDR=0.0.0.0:8080
+# Ready: the database takes writes and the engine answers (docs/server.md).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD curl -fsS "http://127.0.0.1:${BATON_ADDR##*:}/readyz" >/dev/null || exit 1
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/baton"]
 CMD ["serve"]

@@ -35,8 +35,13 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 	workdir := fs.String("workdir", envString("agent-workdir", defaultAgentWorkdir()), help("agent-workdir", "where workspaces, fetched plugins and undelivered output are kept"))
 	grace := fs.Duration("grace", envDuration("agent-grace", agentd.DefaultGrace), help("agent-grace", "on SIGTERM, how long running jobs get to finish"))
 	logLevel := fs.String("log-level", envString("agent-log-level", "info"), help("agent-log-level", "debug, info, warn or error"))
+	taskEnv := taskEnvFlag(fs, "agent-task-env")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	policy, ok := taskEnvPolicy(stderr, "agent", taskEnv)
+	if !ok {
+		return exitBadArgs
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "baton agent: unexpected argument %q (flags start with --)\n", fs.Arg(0))
@@ -78,7 +83,7 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 	agent, err := agentd.New(agentd.Config{
 		Server: *server, Token: *token, Name: *name, Pools: pools.vals, Labels: labelMap,
 		FactsDir: *factsDir, Slots: *slots, Workdir: *workdir, Grace: *grace,
-		Logger: log, Version: version,
+		Logger: log, Version: version, TaskEnv: policy,
 	})
 	if err != nil {
 		return fail("%v", err)

@@ -16,6 +16,7 @@ import (
 	"baton/composition"
 	"baton/engine"
 	"baton/model"
+	"baton/plugin"
 	"baton/storage"
 )
 
@@ -29,9 +30,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&plugins, "plugins", help("plugins", "a plugin directory to load (repeatable); default: plugins/ beside FILE"))
 	slots := fs.Int("slots", envInt("slots", 8), help("slots", "how many work tasks may run at once"))
 	workdir := fs.String("workdir", envString("workdir", defaultWorkdir()), help("workdir", "where workspaces are kept between runs"))
+	taskEnv := taskEnvFlag(fs, "task-env")
 	files, code, ok := interleaved(fs, args)
 	if !ok {
 		return code
+	}
+	policy, ok := taskEnvPolicy(stderr, "run", taskEnv)
+	if !ok {
+		return exitBadArgs
 	}
 	if !dirsExist(stderr, "run", "plugins", plugins...) {
 		return exitBadArgs
@@ -49,7 +55,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "baton run: %v\n", err)
 		return exitBadArgs
 	}
-	r := &cliRun{file: files[0], params: given, yes: *yes, stdout: stdout, stderr: stderr, color: isTerminal(stdout)}
+	r := &cliRun{file: files[0], params: given, yes: *yes, stdout: stdout, stderr: stderr, color: isTerminal(stdout), taskEnv: policy}
 	return r.main(plugins, *dbPath, *workdir, *slots)
 }
 
@@ -77,12 +83,13 @@ func parseParams(pairs []string) (map[string]any, error) {
 // cliRun is one `baton run`: an engine in this process over a private
 // database, its log printed as it is stored.
 type cliRun struct {
-	file   string
-	params map[string]any
-	yes    bool
-	stdout io.Writer
-	stderr io.Writer
-	color  bool
+	file    string
+	params  map[string]any
+	yes     bool
+	stdout  io.Writer
+	stderr  io.Writer
+	color   bool
+	taskEnv *plugin.EnvPolicy
 
 	eng      *engine.Engine
 	store    *storage.Store
@@ -120,6 +127,7 @@ func (c *cliRun) main(pluginDirs []string, dbPath, workdir string, slots int) in
 	if err != nil {
 		warnPlugins(c.stderr, err)
 	}
+	reg.Env = c.taskEnv
 	src, err := os.ReadFile(c.file)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "baton run: %v\n", err)

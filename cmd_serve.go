@@ -33,12 +33,15 @@ type serveConfig struct {
 	compositions  string
 	triggers      string
 	plugins       []string
+	taskEnv       *plugin.EnvPolicy
 	localSlots    int
 	shutdownGrace time.Duration
 	logLevel      string
 	secureCookies bool
 	agentTimeout  time.Duration
 	agentGrace    time.Duration
+	readTimeout   time.Duration
+	skipCheck     bool
 }
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
@@ -50,11 +53,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.triggers, "triggers", envString("triggers", ""), help("triggers", "directory of *.yaml triggers to load at start (default: triggers/ in the compositions directory)"))
 	plugins := envList("plugins")
 	fs.Var(&plugins, "plugins", help("plugins", "a plugin directory to load (repeatable); default: plugins/ beside the compositions and in the data directory"))
+	taskEnv := taskEnvFlag(fs, "task-env")
 	fs.IntVar(&cfg.localSlots, "local-slots", envInt("local-slots", 2), help("local-slots", "work tasks the server runs at once itself (0: none, every run goes to agents)"))
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", envDuration("shutdown-grace", 30*time.Second), help("shutdown-grace", "on SIGTERM, how long running tasks get to finish"))
 	fs.StringVar(&cfg.logLevel, "log-level", envString("log-level", "info"), help("log-level", "debug, info, warn or error"))
 	fs.DurationVar(&cfg.agentTimeout, "agent-timeout", envDuration("agent-timeout", 60*time.Second), help("agent-timeout", "an agent silent this long is offline"))
 	fs.DurationVar(&cfg.agentGrace, "agent-grace", envDuration("agent-grace", 5*time.Minute), help("agent-grace", "how long the jobs of an offline agent wait for it before they fail as agent_lost"))
+	fs.DurationVar(&cfg.readTimeout, "read-timeout", envDuration("read-timeout", 30*time.Second), help("read-timeout", "how long a client may take to send a request's headers and body (headers: at most 10s)"))
+	fs.BoolVar(&cfg.skipCheck, "skip-integrity-check", envBool("skip-integrity-check"), help("skip-integrity-check", "serve without checking the database for damage at start (for a database too large to check, or to rescue data from a damaged one)"))
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("secure-cookies"), help("secure-cookies", "mark the session cookie Secure (set it when users reach Baton over HTTPS)"))
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -79,11 +85,19 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 			return exitBadArgs
 		}
 	}
+	if cfg.readTimeout <= 0 {
+		fmt.Fprintf(stderr, "baton serve: --read-timeout %s: give a duration above 0, such as 30s\n", cfg.readTimeout)
+		return exitBadArgs
+	}
 	if cfg.localSlots < 0 {
 		fmt.Fprintf(stderr, "baton serve: --local-slots %d: give 0 (every run goes to agents) or more\n", cfg.localSlots)
 		return exitBadArgs
 	}
 	cfg.plugins = plugins
+	var ok bool
+	if cfg.taskEnv, ok = taskEnvPolicy(stderr, "serve", taskEnv); !ok {
+		return exitBadArgs
+	}
 	abs, err := filepath.Abs(cfg.data)
 	if err != nil {
 		fmt.Fprintf(stderr, "baton serve: --data %s: %v\n", cfg.data, err)
@@ -127,11 +141,12 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	if err != nil {
 		log.Warn("some plugins could not be loaded", "err", err)
 	}
+	reg.Env = cfg.taskEnv
 	for _, p := range reg.Plugins() {
 		log.Info("plugin loaded", "plugin", p.Name, "version", p.Version, "dir", p.Dir)
 	}
 	defer reg.Close()
-	store, err := storage.Open(ctx, dbPath(cfg.data))
+	store, err := openChecked(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -165,9 +180,16 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           handlers.New(handlers.Config{Engine: eng, Store: store, Logger: log, Version: version, SecureCookies: cfg.secureCookies}),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: handlers.New(handlers.Config{Engine: eng, Store: store, Logger: log, Version: version, SecureCookies: cfg.secureCookies}),
+		// A client that sends its request slowly holds a connection: it
+		// gets read-timeout for headers and body together (the headers
+		// within 10 s), and headers of at most maxHeaderBytes. Websockets
+		// clear the deadline once upgraded.
+		ReadHeaderTimeout: min(10*time.Second, cfg.readTimeout),
+		ReadTimeout:       cfg.readTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -193,6 +215,34 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		err = nil
 	}
 	return err
+}
+
+// maxHeaderBytes bounds the request line and headers of one request; a
+// larger one gets 431.
+const maxHeaderBytes = 64 << 10
+
+// openChecked opens the database and, unless told to skip it, checks it
+// for damage before anything is served from it.
+func openChecked(ctx context.Context, cfg serveConfig, log *slog.Logger) (*storage.Store, error) {
+	path := dbPath(cfg.data)
+	store, err := storage.Open(ctx, path)
+	if errors.Is(err, storage.ErrDamaged) {
+		return nil, fmt.Errorf("%w; restore the data directory from a backup (docs/server.md, Backups)", err)
+	}
+	if err != nil || cfg.skipCheck {
+		return store, err
+	}
+	start := time.Now()
+	switch err := store.QuickCheck(ctx); {
+	case errors.Is(err, storage.ErrCheckTooLong):
+		log.Warn("the database is too large to check for damage at start: serving it unchecked", "err", err)
+	case err != nil:
+		store.Close()
+		return nil, fmt.Errorf("%w; restore the data directory from a backup (docs/server.md, Backups), or start with --skip-integrity-check to serve it anyway (for example to read what it still holds)", err)
+	default:
+		log.Debug("database checked", "took", time.Since(start).Round(time.Millisecond))
+	}
+	return store, nil
 }
 
 // fileAuthor is the author of versions loaded from --compositions files.

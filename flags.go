@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"baton/plugin"
 )
 
 // newFlags returns a flag set that prints its usage to stdout on -h and
@@ -179,4 +181,28 @@ func dirsExist(stderr io.Writer, cmd, flagName string, dirs ...string) bool {
 		}
 	}
 	return true
+}
+
+// taskEnvFlag adds --task-env to fs: names (or prefixes ending in *) of
+// the command's own environment variables that tasks inherit besides
+// plugin.DefaultTaskEnv. The variable envVar takes a comma-separated list.
+func taskEnvFlag(fs *flag.FlagSet, envVar string) *commaFlag {
+	f := commaList(envVar)
+	fs.Var(&f, "task-env", help(envVar, "an environment variable tasks inherit besides PATH, HOME, LANG, TZ and the like, e.g. HTTP_PROXY or JAVA_* (repeatable, or comma-separated)"))
+	return &f
+}
+
+// taskEnvPolicy turns --task-env into the policy tasks' environments are
+// built with; it reports a bad name on stderr and false.
+func taskEnvPolicy(stderr io.Writer, cmd string, f *commaFlag) (*plugin.EnvPolicy, bool) {
+	var names []string
+	for _, v := range f.vals {
+		names = append(names, strings.Split(v, ",")...)
+	}
+	p, err := plugin.NewEnvPolicy(names)
+	if err != nil {
+		fmt.Fprintf(stderr, "baton %s: --task-env %v\n", cmd, err)
+		return nil, false
+	}
+	return p, true
 }

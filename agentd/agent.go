@@ -83,6 +83,10 @@ type Config struct {
 	// the server each get a registry of their own, so two versions of a
 	// plugin can be used side by side.
 	Registry *plugin.Registry
+	// TaskEnv decides what of the agent's own environment tasks inherit;
+	// nil means plugin.DefaultTaskEnv. It applies to the registry the
+	// agent creates and to those of fetched plugins.
+	TaskEnv *plugin.EnvPolicy
 }
 
 // Agent is one agent daemon. Create it with New and start it with Run.
@@ -184,6 +188,7 @@ func New(cfg Config) (*Agent, error) {
 	a.wsURL = ws.String()
 	if a.reg == nil {
 		a.reg, a.ownReg = plugin.NewRegistry(), true
+		a.reg.Env = cfg.TaskEnv
 	}
 	a.plugins = newPluginCache(filepath.Join(cfg.Workdir, "plugins"), a.httpBase, cfg.Token, a.reg)
 	a.jobsCtx, a.stopJobs = context.WithCancelCause(context.Background())

@@ -76,7 +76,7 @@ func (c *pluginCache) loadAll(log *slog.Logger) {
 // registryOf returns a new registry holding p, with the settings of base.
 func (c *pluginCache) registryOf(p *plugin.Plugin) *plugin.Registry {
 	r := plugin.NewRegistry()
-	r.Grace, r.WaitDelay = c.base.Grace, c.base.WaitDelay
+	r.Grace, r.WaitDelay, r.Env = c.base.Grace, c.base.WaitDelay, c.base.Env
 	r.Add(p) // a fresh registry refuses only a plugin that shadows a built-in type; its jobs then say so
 	return r
 }

@@ -75,7 +75,8 @@ type server struct {
 	data  string
 	log   *syncBuffer
 	args  []string
-	token string // an API token of the user admin
+	env   []string // NAME=value entries added to the server's environment
+	token string   // an API token of the user admin
 }
 
 // adminPassword is the password of the user admin on test servers.
@@ -108,7 +109,7 @@ func (s *server) start() {
 	addr := strings.TrimPrefix(s.url, "http://")
 	s.log = &syncBuffer{}
 	s.cmd = exec.Command(baton, append([]string{"serve", "--addr", addr, "--data", s.data}, s.args...)...)
-	s.cmd.Env = append(os.Environ(), "BATON_ADMIN_PASSWORD="+adminPassword)
+	s.cmd.Env = append(append(os.Environ(), s.env...), "BATON_ADMIN_PASSWORD="+adminPassword)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)

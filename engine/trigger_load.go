@@ -23,6 +23,9 @@ func (e *Engine) LoadTriggers(sources []model.TriggerSource) []TriggerProblem {
 	var bad []TriggerProblem
 	for _, src := range sources {
 		t, probs := trigger.Parse(src.Name+".yaml", []byte(src.Source), os.LookupEnv)
+		if t != nil {
+			e.cat.Env.Deny(t.SecretEnv) // a secret of the server's: never in a task's environment
+		}
 		if len(probs) > 0 {
 			bad = append(bad, TriggerProblem{Name: src.Name, Err: probs})
 			continue

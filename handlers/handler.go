@@ -5,6 +5,8 @@
 package handlers
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"baton/engine"
+	"baton/model"
 	"baton/static"
 	"baton/storage"
 	"baton/views/layouts"
@@ -99,7 +102,7 @@ func newHandler(cfg Config) *Handler {
 // themselves: scs's middleware hides the connection a websocket needs.
 func (h *Handler) wrap(rt route) http.Handler {
 	bare := strings.Contains(rt.pattern, "/live") || strings.Contains(rt.pattern, "/ws/") ||
-		strings.HasPrefix(rt.pattern, "GET /static/") || rt.pattern == "GET /healthz" || rt.access == agent ||
+		strings.HasPrefix(rt.pattern, "GET /static/") || rt.pattern == "GET /healthz" || rt.pattern == "GET /readyz" || rt.access == agent ||
 		strings.HasPrefix(rt.pattern, "POST /hooks/")
 	next := http.Handler(rt.handler)
 	switch rt.access {
@@ -118,6 +121,7 @@ func (h *Handler) wrap(rt route) http.Handler {
 func (h *Handler) routes() []route {
 	return []route{
 		{"GET /healthz", public, h.healthz},
+		{"GET /readyz", public, h.readyz},
 		{"POST /hooks/{trigger}", public, h.hook}, // webhooks verify their own signatures
 		{"GET /static/{hash}/{file...}", public, static.Handler().ServeHTTP},
 
@@ -205,8 +209,39 @@ func (h *Handler) routes() []route {
 	}
 }
 
+// healthz is liveness: the process answers HTTP.
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": h.version})
+}
+
+// readyz is readiness: the database takes writes and the engine does its
+// work. A failing check answers 503 naming it; the details, which may name
+// files, go to the server log only.
+func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	var failed []string
+	if err := h.store.CheckWritable(ctx); err != nil {
+		h.log.Warn("not ready: the database does not take writes", "err", err)
+		failed = append(failed, "database: does not take writes (see the server log)")
+	}
+	if err := h.engine.Ready(ctx); err != nil {
+		h.log.Warn("not ready: the engine cannot do its work", "err", err)
+		failed = append(failed, "engine: "+readyReason(err))
+	}
+	if len(failed) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "failed": failed})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// readyReason is the part of an engine readiness error fit for anyone to read.
+func readyReason(err error) string {
+	if errors.Is(err, model.ErrStorageFull) {
+		return "the disk that holds the database is full (see the server log)"
+	}
+	return "writes to the database failed, or it does not answer (see the server log)"
 }
 
 // securityHeaders sets headers every response should carry.

@@ -81,7 +81,7 @@ func textOf(n *html.Node) string {
 func TestRoutesNeedLogin(t *testing.T) {
 	a := newAPI(t)
 	publicOK := map[string]bool{
-		"GET /healthz": true, "GET /static/{hash}/{file...}": true, "GET /login": true, "POST /login": true,
+		"GET /healthz": true, "GET /readyz": true, "GET /static/{hash}/{file...}": true, "GET /login": true, "POST /login": true,
 		"/": true, "/api/": true, "POST /hooks/{trigger}": true, // webhooks check their own signatures
 	}
 	c := a.browserClient()

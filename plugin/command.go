@@ -35,6 +35,9 @@ type CommandRunner struct {
 	// Scratch holds the attempt's small files; nil means a directory of
 	// its own per attempt.
 	Scratch *Scratch
+	// Env decides what of this process's environment the command
+	// inherits; nil means DefaultTaskEnv.
+	Env *EnvPolicy
 }
 
 var _ Runner = (*CommandRunner)(nil)
@@ -79,7 +82,7 @@ func (c *CommandRunner) Run(ctx context.Context, job Job, sink Sink) Result {
 		env = append(env, FieldEnvName(k)+"="+scalarText(job.Fields[k]))
 	}
 	path := commandPath(t.Plugin.Dir, t.Command[0])
-	opts := procOptions{grace: c.Grace, waitDelay: c.WaitDelay, scratch: c.Scratch}
+	opts := procOptions{grace: c.Grace, waitDelay: c.WaitDelay, scratch: c.Scratch, env: c.Env}
 	return opts.run(ctx, job, sink, func(string) (procSpec, error) {
 		return procSpec{path: path, args: t.Command[1:], env: env, stdin: stdin}, nil
 	})

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -38,7 +37,8 @@ type procSpec struct {
 type procOptions struct {
 	grace     time.Duration
 	waitDelay time.Duration
-	scratch   *Scratch // nil: a private scratch directory per attempt
+	scratch   *Scratch   // nil: a private scratch directory per attempt
+	env       *EnvPolicy // nil: DefaultTaskEnv
 }
 
 // run executes one attempt of a process task: it prepares the workspace,
@@ -84,7 +84,7 @@ func (o procOptions) run(ctx context.Context, job Job, sink Sink, build func(pre
 
 	cmd := exec.CommandContext(ctx, spec.path, spec.args...)
 	cmd.Dir = workdir
-	cmd.Env = taskEnv(job, workdir, outPath, ctxPath, spec.env)
+	cmd.Env = taskEnv(job, o.env, workdir, outPath, ctxPath, spec.env)
 	if spec.stdin != nil {
 		cmd.Stdin = bytes.NewReader(spec.stdin)
 	}
@@ -201,18 +201,13 @@ func prepareWorkdir(dir string) (string, error) {
 	return abs, nil
 }
 
-// taskEnv builds a task's environment: the server's own (without its BATON_
-// variables, which configure the server and may hold its secrets), then the
-// run's BATON_ variables, then extra, then the task's env: entries, which
-// win. exec keeps the last value of a repeated name.
-func taskEnv(job Job, workdir, outPath, ctxPath string, extra []string) []string {
-	base := os.Environ()
-	env := make([]string, 0, len(base)+7+len(extra)+len(job.Env))
-	for _, kv := range base {
-		if !strings.HasPrefix(kv, "BATON_") {
-			env = append(env, kv)
-		}
-	}
+// taskEnv builds a task's environment: what policy lets it inherit of
+// this process's own (see EnvPolicy), then the run's BATON_ variables,
+// then extra, then the task's env: entries, which win. exec keeps the last
+// value of a repeated name.
+func taskEnv(job Job, policy *EnvPolicy, workdir, outPath, ctxPath string, extra []string) []string {
+	env := policy.Inherited()
+	env = slices.Grow(env, 7+len(extra)+len(job.Env))
 	env = append(env,
 		"BATON_RUN_ID="+strconv.FormatInt(job.RunID, 10),
 		"BATON_COMPOSITION="+job.Composition,

@@ -32,6 +32,9 @@ type Registry struct {
 	WaitDelay time.Duration
 	// HTTP runs http tasks.
 	HTTP HTTPRunner
+	// Env decides what of this process's environment process tasks
+	// inherit; nil means DefaultTaskEnv. Set it before the first Run.
+	Env *EnvPolicy
 
 	scratch Scratch // small files of task attempts
 
@@ -220,9 +223,9 @@ func (r *Registry) runner(typeName string) (Runner, error) {
 	case t.Control:
 		return nil, fmt.Errorf("%s is a control task type: the engine handles it, there is nothing to run", typeName)
 	case t.Plugin != nil:
-		return &CommandRunner{Task: t, Grace: r.Grace, WaitDelay: r.WaitDelay, Scratch: &r.scratch}, nil
+		return &CommandRunner{Task: t, Grace: r.Grace, WaitDelay: r.WaitDelay, Scratch: &r.scratch, Env: r.Env}, nil
 	case t.Name == "shell":
-		return &ShellRunner{Grace: r.Grace, WaitDelay: r.WaitDelay, Scratch: &r.scratch}, nil
+		return &ShellRunner{Grace: r.Grace, WaitDelay: r.WaitDelay, Scratch: &r.scratch, Env: r.Env}, nil
 	case t.Name == "http":
 		return &r.HTTP, nil
 	}

@@ -28,6 +28,9 @@ type ShellRunner struct {
 	// exited while a background process holds it open; zero means
 	// DefaultWaitDelay.
 	WaitDelay time.Duration
+	// Env decides what of this process's environment the script
+	// inherits; nil means DefaultTaskEnv.
+	Env *EnvPolicy
 }
 
 var _ Runner = (*ShellRunner)(nil)
@@ -50,7 +53,7 @@ func (s *ShellRunner) Run(ctx context.Context, job Job, sink Sink) Result {
 		argv = []string{"sh"}
 	}
 	argv[0] = lookPath(argv[0])
-	opts := procOptions{grace: s.Grace, waitDelay: s.WaitDelay, scratch: s.Scratch}
+	opts := procOptions{grace: s.Grace, waitDelay: s.WaitDelay, scratch: s.Scratch, env: s.Env}
 	return opts.run(ctx, job, sink, func(prefix string) (procSpec, error) {
 		args := append(argv[1:len(argv):len(argv)], "-e")
 		if len(script) <= maxInlineScript {

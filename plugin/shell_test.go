@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,37 +101,82 @@ func TestShellBadOutputsFile(t *testing.T) {
 	}
 }
 
+// TestShellEnv: a task inherits only the allow-listed part of the
+// server's environment (never a BATON_ variable, never a denied secret),
+// then the run's BATON_ variables, then its own env:, which wins.
 func TestShellEnv(t *testing.T) {
 	t.Setenv("PLUGIN_TEST_SERVER", "server")
 	t.Setenv("PLUGIN_TEST_BOTH", "server")
+	t.Setenv("PLUGIN_TEST_SECRET", "do-not-leak")
+	t.Setenv("GH_SECRET", "do-not-leak")
 	t.Setenv("BATON_SERVER_SECRET", "do-not-leak")
-	job := shellJob(t, `
-for v in PLUGIN_TEST_SERVER PLUGIN_TEST_BOTH BATON_SERVER_SECRET BATON_RUN_ID BATON_COMPOSITION \
+	t.Setenv("LANG", "C.UTF-8")
+	allowTest, err := NewEnvPolicy([]string{"PLUGIN_TEST_*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowTest.Deny("PLUGIN_TEST_SECRET")
+	script := `
+for v in LANG PLUGIN_TEST_SERVER PLUGIN_TEST_BOTH PLUGIN_TEST_SECRET GH_SECRET BATON_SERVER_SECRET BATON_RUN_ID BATON_COMPOSITION \
          BATON_TASK_ID BATON_ATTEMPT BATON_WORKSPACE; do
   eval "echo $v=\${$v-unset}"
 done
 pwd
-`)
-	job.Env = map[string]string{"PLUGIN_TEST_BOTH": "task", "BATON_TASK_ID": "overridden"}
-	var c collector
-	res := NewRegistry().Run(context.Background(), job, c.sink)
-	if res.Err != nil {
-		t.Fatal(res.Err)
+`
+	tests := []struct {
+		name   string
+		policy *EnvPolicy
+		server string // what PLUGIN_TEST_SERVER shows
+	}{
+		{"the default allow-list", nil, "unset"},
+		{"PLUGIN_TEST_* allowed, its secret denied", allowTest, "server"},
 	}
-	ws, _ := filepath.Abs(job.Workdir)
-	want := []string{
-		"PLUGIN_TEST_SERVER=server",
-		"PLUGIN_TEST_BOTH=task",
-		"BATON_SERVER_SECRET=unset",
-		"BATON_RUN_ID=42",
-		"BATON_COMPOSITION=deploy",
-		"BATON_TASK_ID=overridden",
-		"BATON_ATTEMPT=2",
-		"BATON_WORKSPACE=" + ws,
-		ws,
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			job := shellJob(t, script)
+			job.Env = map[string]string{"PLUGIN_TEST_BOTH": "task", "BATON_TASK_ID": "overridden"}
+			reg := NewRegistry()
+			reg.Env = tt.policy
+			var c collector
+			if res := reg.Run(context.Background(), job, c.sink); res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			ws, _ := filepath.Abs(job.Workdir)
+			want := []string{
+				"LANG=C.UTF-8",
+				"PLUGIN_TEST_SERVER=" + tt.server,
+				"PLUGIN_TEST_BOTH=task",
+				"PLUGIN_TEST_SECRET=unset",
+				"GH_SECRET=unset",
+				"BATON_SERVER_SECRET=unset",
+				"BATON_RUN_ID=42",
+				"BATON_COMPOSITION=deploy",
+				"BATON_TASK_ID=overridden",
+				"BATON_ATTEMPT=2",
+				"BATON_WORKSPACE=" + ws,
+				ws,
+			}
+			if got := c.texts(Stdout); strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
 	}
-	if got := c.texts(Stdout); strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+}
+
+// TestEnvPolicyRefuses: --task-env takes variable names and prefixes, not
+// the whole environment nor Baton's own variables.
+func TestEnvPolicyRefuses(t *testing.T) {
+	for _, name := range []string{"*", "BATON_ADMIN_PASSWORD", "BATON_*", "1X", "A B", "X=1", "A*B"} {
+		if _, err := NewEnvPolicy([]string{name}); err == nil {
+			t.Errorf("NewEnvPolicy(%q) was accepted", name)
+		}
+	}
+	p, err := NewEnvPolicy([]string{" HTTP_PROXY ", "JAVA_*", ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Allowed(); !slices.Contains(got, "HTTP_PROXY") || !slices.Contains(got, "JAVA_*") || !slices.Contains(got, "PATH") {
+		t.Fatalf("Allowed() = %v", got)
 	}
 }
 
