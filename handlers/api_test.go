@@ -276,7 +276,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	routed := map[string]bool{}
 	for _, rt := range (&Handler{}).routes() {
 		method, path, _ := strings.Cut(rt.pattern, " ")
-		if path == "/healthz" || strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/hooks/") {
+		if path == "/healthz" || path == "/readyz" || strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/hooks/") {
 			routed[method+" "+path] = true
 		}
 	}
