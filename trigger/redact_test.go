@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSecretKey(t *testing.T) {
@@ -345,4 +346,28 @@ func BenchmarkRedactPush(b *testing.B) {
 	for b.Loop() {
 		Redact(payload, "the-trigger-secret")
 	}
+}
+
+// FuzzRedactText feeds arbitrary text to Redact: nothing panics, valid
+// UTF-8 stays valid, and what Redact returns it leaves as it is.
+func FuzzRedactText(f *testing.F) {
+	for _, s := range []string{
+		"https://user:pw@host/x", "Authorization: Bearer abc.def", "Cookie: a=b; c=d", "password=x&token=y",
+		`{"client_secret": "z"}`, "--token t0k3n", "-----BEGIN PRIVATE KEY-----\nabc", "ghp_" + strings.Repeat("a", 36),
+		"Bearer tokens expire", "key: https://x?token=abc#frag", "auth: token abc123 more",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		once, ok := Redact(s).(string)
+		if !ok {
+			t.Fatalf("Redact(%q) is not a string", s)
+		}
+		if utf8.ValidString(s) && !utf8.ValidString(once) {
+			t.Fatalf("Redact(%q) = %q is not valid UTF-8", s, once)
+		}
+		if twice := Redact(once).(string); twice != once {
+			t.Fatalf("Redact is not stable on %q:\n once %q\ntwice %q", s, once, twice)
+		}
+	})
 }

@@ -99,7 +99,7 @@ func replaceGroup(s string, re *regexp.Regexp, g int, hide func(m []string) bool
 		return s
 	}
 	var b strings.Builder
-	last := 0
+	last, changed := 0, false
 	for _, loc := range idx {
 		m := make([]string, len(loc)/2)
 		for i := range m {
@@ -113,9 +113,9 @@ func replaceGroup(s string, re *regexp.Regexp, g int, hide func(m []string) bool
 		start, end := loc[2*g], loc[2*g+1]
 		b.WriteString(s[last:start])
 		b.WriteString(quoteLike(m[g], Redacted))
-		last = end
+		last, changed = end, true
 	}
-	if last == 0 {
+	if !changed {
 		return s
 	}
 	b.WriteString(s[last:])
