@@ -19,8 +19,9 @@ import (
 	"baton/trigger"
 )
 
-// ErrDuplicate says a trigger received a delivery id it had received before;
-// nothing was started again.
+// ErrDuplicate says a trigger received a delivery id it had received
+// before, or the same webhook request (body and signature) within its
+// replay window; nothing was started again.
 var ErrDuplicate = errors.New("this delivery was received before; nothing was started again")
 
 // maxRuleChain bounds rules on run.finished that start runs whose end
@@ -203,7 +204,8 @@ func (e *Engine) RejectedEvent(name string) {
 // matching ones start are created, and the event is stored with what each
 // rule decided, all in one transaction. A rule whose composition is
 // missing or whose params do not fit is recorded with its error, never
-// dropped. A delivery id received before is ErrDuplicate.
+// dropped. A delivery id received before, or a Delivery.Digest the trigger
+// still remembers, is ErrDuplicate.
 func (e *Engine) Deliver(ctx context.Context, name string, d *trigger.Delivery, replayOf int64) (*model.Event, error) {
 	e.trig.mu.RLock()
 	st := e.trig.byName[name]
@@ -231,7 +233,13 @@ func (e *Engine) Deliver(ctx context.Context, name string, d *trigger.Delivery, 
 func (e *Engine) judge(ctx context.Context, t *trigger.Trigger, d *trigger.Delivery, cause string) (*model.Event, []model.NewRun) {
 	env := map[string]any{"event": d.Event, "payload": d.Payload, "headers": d.Headers, "trigger": t.Name, "delivery": d.ID}
 	ev := &model.Event{Trigger: t.Name, Kind: string(t.Kind), Name: d.Event, DeliveryID: d.ID,
-		Payload: trigger.Redact(d.Payload, t.Secret), Headers: d.Headers, ReceivedAt: time.Now()}
+		Payload: trigger.Redact(d.Payload, t.Secret), ReceivedAt: time.Now()}
+	if d.Headers != nil { // the sender chose their values, as it chose the payload
+		ev.Headers = trigger.Redact(d.Headers, t.Secret).(map[string]string)
+	}
+	if d.Digest != "" {
+		ev.Digest, ev.DigestUntil = d.Digest, ev.ReceivedAt.Add(t.DigestWindow())
+	}
 	var runs []model.NewRun
 	for i, rule := range t.Rules {
 		res := model.RuleResult{Rule: rule.Name}

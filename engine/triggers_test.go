@@ -219,3 +219,42 @@ tasks:
 		t.Error("the schedule of a deleted composition is still active")
 	}
 }
+
+// TestDeliverSameDigestTwice: two deliveries with the same digest, however
+// their ids differ, record one event and start one run; the second is
+// ErrDuplicate. This is the check that holds when two copies of a request
+// arrive together, past the handler's look-up. The digest is remembered
+// for the trigger's replay_window, and the event's headers are redacted.
+func TestDeliverSameDigestTwice(t *testing.T) {
+	h := newHarness(t, `
+name: build
+tasks:
+  - id: b
+    run: "true"
+`)
+	tr := parseTrigger(t, "name: gh\nkind: github\nsecret: s3cret-for-engine\nreplay_window: 2h\nrules:\n  - run: {composition: build}\n")
+	h.eng.SetTriggers([]*trigger.Trigger{tr})
+	ctx := context.Background()
+	first := &trigger.Delivery{Event: "push", ID: "one", Digest: "digest-1", Headers: map[string]string{"x-delivery-id": "token=s3cret-for-engine"}}
+	ev, err := h.eng.Deliver(ctx, "gh", first, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Headers["x-delivery-id"] != "token=[redacted]" {
+		t.Errorf("headers stored as %v", ev.Headers)
+	}
+	if got := ev.DigestUntil.Sub(ev.ReceivedAt); got != 2*time.Hour {
+		t.Errorf("digest kept for %v, want the replay_window of 2h", got)
+	}
+	for _, id := range []string{"two", ""} {
+		if _, err := h.eng.Deliver(ctx, "gh", &trigger.Delivery{Event: "push", ID: id, Digest: "digest-1"}, 0); err != engine.ErrDuplicate {
+			t.Errorf("the same digest with id %q: %v, want ErrDuplicate", id, err)
+		}
+	}
+	if _, err := h.eng.Deliver(ctx, "gh", &trigger.Delivery{Event: "push", ID: "three", Digest: "digest-2"}, 0); err != nil {
+		t.Errorf("another digest: %v", err)
+	}
+	if n, e := len(h.runsOf("build")), len(h.events("gh")); n != 2 || e != 2 {
+		t.Errorf("%d runs and %d events, want 2 and 2", n, e)
+	}
+}

@@ -41,6 +41,8 @@ type Handler struct {
 	sessions *scs.SessionManager
 	logins   *limiter
 	assets   layouts.Assets
+	// hookRefusals is each address's budget of refused webhook requests.
+	hookRefusals *refusals
 }
 
 // access says who may use a route.
@@ -70,7 +72,8 @@ func New(cfg Config) http.Handler {
 }
 
 func newHandler(cfg Config) *Handler {
-	h := &Handler{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, version: cfg.Version, logins: newLimiter(10, time.Minute)}
+	h := &Handler{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, version: cfg.Version, logins: newLimiter(10, time.Minute),
+		hookRefusals: newRefusals(hookRefusedBurst, hookRefusedEvery, hookRefusedAddrs)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

@@ -56,7 +56,7 @@ func badRequest(w http.ResponseWriter, msg string) {
 // fail turns an error into the fitting status and JSON body. It is the one
 // place a request error is logged, and only unexpected ones are.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if !isAPI(r) {
+	if !isAPI(r) && !isHook(r) {
 		h.failPage(w, r, err)
 		return
 	}

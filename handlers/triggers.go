@@ -18,55 +18,6 @@ import (
 	"baton/trigger"
 )
 
-// hook receives a webhook: rate limit, size limit, signature, then the
-// trigger's rules. A request that fails its signature leaves nothing but a
-// counter and a log line.
-func (h *Handler) hook(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("trigger")
-	t, ok := h.engine.Trigger(name)
-	if !ok || (t.Kind != trigger.GitHub && t.Kind != trigger.GitLab && t.Kind != trigger.Generic) {
-		writeJSON(w, http.StatusNotFound, apiError{Error: "no webhook trigger " + name})
-		return
-	}
-	if !h.engine.AllowEvent(name) {
-		w.Header().Set("Retry-After", "60")
-		writeJSON(w, http.StatusTooManyRequests, apiError{Error: fmt.Sprintf("trigger %s takes at most %d events per %s; try again later", name, t.Rate.Events, t.Rate.Per)})
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.MaxBody))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	d, err := t.Verify(r, body)
-	var authErr *trigger.AuthError
-	switch {
-	case errors.As(err, &authErr):
-		h.engine.RejectedEvent(name)
-		h.log.Warn("webhook refused: bad signature or token", "trigger", name, "address", r.RemoteAddr, "err", err)
-		writeJSON(w, http.StatusUnauthorized, apiError{Error: authErr.Error()})
-		return
-	case err != nil:
-		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
-		return
-	}
-	h.deliver(w, r, name, d)
-}
-
-// deliver hands a verified event to the engine and says what it started.
-func (h *Handler) deliver(w http.ResponseWriter, r *http.Request, name string, d *trigger.Delivery) {
-	ev, err := h.engine.Deliver(r.Context(), name, d, 0)
-	if errors.Is(err, engine.ErrDuplicate) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "duplicate", "message": err.Error(), "delivery": d.ID})
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, toEventJSON(ev))
-}
-
 // apiEventPost takes an event from another system: monitoring, a CI server
 // calling back. The event's name comes from ?event= (default "event"), a
 // delivery id for de-duplication from the Idempotency-Key header.
@@ -77,14 +28,14 @@ func (h *Handler) apiEventPost(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("trigger %s of kind api: %w", name, model.ErrNotFound))
 		return
 	}
-	if !h.engine.AllowEvent(name) {
-		w.Header().Set("Retry-After", "60")
-		writeJSON(w, http.StatusTooManyRequests, apiError{Error: fmt.Sprintf("trigger %s takes at most %d events per %s", name, t.Rate.Events, t.Rate.Per)})
+	body, err := readBody(w, r, t.MaxBody)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: tooLargeText(t)})
 		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.MaxBody))
-	if err != nil {
-		h.fail(w, r, err)
+	case err != nil:
+		h.fail(w, r, &badInput{err.Error()})
 		return
 	}
 	var payload any
@@ -93,6 +44,10 @@ func (h *Handler) apiEventPost(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, &badInput{"the body is not JSON: " + err.Error()})
 			return
 		}
+	}
+	if !h.engine.AllowEvent(name) {
+		overRate(w, t)
+		return
 	}
 	event := r.URL.Query().Get("event")
 	if event == "" {
@@ -211,6 +166,8 @@ type triggerJSON struct {
 	Source      string      `json:"source,omitempty"`
 	// Owner is the composition whose schedules: declares this trigger.
 	Owner string `json:"composition,omitempty"`
+	// ReplayWindow is how long a webhook remembers accepted requests.
+	ReplayWindow string `json:"replay_window,omitempty"`
 }
 
 // lookupEnv reads the server's environment for secret_env.
@@ -235,6 +192,7 @@ func (h *Handler) toTriggerJSON(r *http.Request, t engine.TriggerInfo) triggerJS
 	switch t.Kind {
 	case trigger.GitHub, trigger.GitLab, trigger.Generic:
 		j.HookURL = baseURL(r) + "/hooks/" + t.Name
+		j.ReplayWindow = shortDuration(t.DigestWindow())
 	case trigger.API:
 		j.HookURL = baseURL(r) + "/api/v1/events/" + t.Name
 	}
@@ -248,6 +206,18 @@ func (h *Handler) toTriggerJSON(r *http.Request, t engine.TriggerInfo) triggerJS
 		j.Rules = append(j.Rules, ruleJSON{Name: rl.Name, When: rl.When, Composition: rl.Run.Composition, Params: rl.Run.Params})
 	}
 	return j
+}
+
+// shortDuration writes d without zero minutes and seconds: 24h, 1h30m.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // baseURL is how clients reach this server.

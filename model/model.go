@@ -322,6 +322,12 @@ type Event struct {
 	Results    []RuleResult
 	ReplayOf   int64 // the event this one replays
 	ReceivedAt time.Time
+	// Digest names a webhook request by what its sender signed (body and
+	// signature); it is remembered until DigestUntil, and the same request
+	// again is a duplicate however its delivery id changed. Empty for
+	// other events; not read back with the event.
+	Digest      string
+	DigestUntil time.Time
 }
 
 // RuleResult is what one rule decided about an event.

@@ -66,21 +66,82 @@ func (s *Store) DeleteTrigger(ctx context.Context, name string) error {
 }
 
 // RecordEvent stores an event and creates the runs its rules start, in one
-// transaction. A delivery id the trigger already received is ErrConflict,
-// and then nothing is stored or started.
+// transaction. A delivery id the trigger already received, or a Digest it
+// still remembers, is ErrConflict, and then nothing is stored or started.
+// An event with a Digest has it remembered until its DigestUntil; digests
+// past theirs are deleted on the way.
 func (s *Store) RecordEvent(ctx context.Context, ev *model.Event, runs []model.NewRun) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkDigest(ctx, tx, ev); err != nil {
+			return err
+		}
 		for _, nr := range runs {
 			if err := insertRun(ctx, tx, nr.Run, nr.Tasks); err != nil {
 				return fmt.Errorf("run of %s: %w", nr.Run.Composition, err)
 			}
 		}
-		return insertEvent(ctx, tx, ev)
+		if err := insertEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		return rememberDigest(ctx, tx, ev)
 	})
 	if err != nil {
 		return fmt.Errorf("storage: record event of %s: %w", ev.Trigger, err)
 	}
 	return nil
+}
+
+// checkDigest prunes expired digests, then refuses an event whose digest
+// its trigger still remembers.
+func checkDigest(ctx context.Context, tx *sql.Tx, ev *model.Event) error {
+	if ev.Digest == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_digests WHERE expires_at <= ?`, micros(time.Now())); err != nil {
+		return fmt.Errorf("prune webhook digests: %w", err)
+	}
+	var first int64
+	err := tx.QueryRowContext(ctx, `SELECT event_id FROM webhook_digests WHERE trigger = ? AND digest = ?`, ev.Trigger, ev.Digest).Scan(&first)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("look up webhook digest: %w", err)
+	}
+	return fmt.Errorf("the same request was received before as event %d: %w", first, ErrConflict)
+}
+
+// rememberDigest keeps an event's digest until its DigestUntil.
+func rememberDigest(ctx context.Context, tx *sql.Tx, ev *model.Event) error {
+	if ev.Digest == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO webhook_digests (trigger, digest, event_id, expires_at) VALUES (?, ?, ?, ?)`,
+		ev.Trigger, ev.Digest, ev.ID, micros(ev.DigestUntil))
+	if err != nil {
+		return fmt.Errorf("remember webhook digest: %w", err)
+	}
+	return nil
+}
+
+// FindDuplicate returns the event that a webhook request repeats: the
+// trigger's event with delivery id id (when id is not empty), or the one
+// whose digest the trigger still remembers. ErrNotFound means the request
+// is new. RecordEvent checks again in its transaction; this lets a caller
+// answer a duplicate before doing any work for it.
+func (s *Store) FindDuplicate(ctx context.Context, trigger, id, digest string) (int64, error) {
+	var ev int64
+	err := s.r.QueryRowContext(ctx, `SELECT id FROM events WHERE trigger = ? AND delivery_id = ? AND delivery_id != ''
+		UNION ALL
+		SELECT event_id FROM webhook_digests WHERE trigger = ? AND digest = ? AND digest != '' AND expires_at > ?
+		LIMIT 1`, trigger, id, trigger, digest, micros(time.Now())).Scan(&ev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("storage: earlier delivery to %s: %w", trigger, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("storage: earlier delivery to %s: %w", trigger, err)
+	}
+	return ev, nil
 }
 
 func insertEvent(ctx context.Context, tx *sql.Tx, ev *model.Event) error {

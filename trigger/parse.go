@@ -24,12 +24,16 @@ const (
 	MaxBodyLimit   = 25 << 20 // the largest max_body allowed
 	DefaultEvents  = 60       // events per minute when rate is not given
 	MaxBurst       = 20       // the burst when rate does not give one is min(events, MaxBurst)
+
+	DefaultReplayWindow = 24 * time.Hour      // how long a webhook request's digest is kept when replay_window is not given
+	MinReplayWindow     = time.Minute         // the shortest replay_window allowed
+	MaxReplayWindow     = 30 * 24 * time.Hour // the longest replay_window allowed
 )
 
 // topKeys are the keys of a trigger file, in the order they are documented.
 func topKeys() []string {
 	return []string{"name", "kind", "description", "secret", "secret_env", "auth", "max_body", "rate",
-		"schedule", "timezone", "catch_up", "overlap", "run", "rules"}
+		"replay_window", "schedule", "timezone", "catch_up", "overlap", "run", "rules"}
 }
 
 // kinds are the kinds of triggers, in the order they are documented.
@@ -56,7 +60,7 @@ func (k Kind) valid() bool {
 // keyKinds returns the kinds a top-level key applies to; nil means all.
 func keyKinds(key string) []Kind {
 	switch key {
-	case "secret", "secret_env":
+	case "secret", "secret_env", "replay_window":
 		return []Kind{GitHub, GitLab, Generic}
 	case "auth":
 		return []Kind{Generic}
@@ -151,6 +155,11 @@ func (d *decoder) trigger(t *Trigger, root *node) {
 	if e, ok := f["rate"]; ok {
 		if r, ok := d.rate(e.val); ok {
 			t.Rate = r
+		}
+	}
+	if e, ok := f["replay_window"]; ok {
+		if w, ok := d.replayWindow(e.val); ok {
+			t.ReplayWindow = w
 		}
 	}
 	d.schedule(t, root, f, kindKnown)

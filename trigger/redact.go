@@ -17,15 +17,31 @@ const Redacted = "[redacted]"
 // of decoded JSON and of headers, and returns other values as they are.
 //
 // A key names a secret when its last word, in snake, kebab, dot or camel
-// case, is secret, token, password, passwd, passphrase, authorization,
-// credential, cookie (or a plural), or apikey / privatekey; or when it ends
-// in key after api, private, secret, signing, encryption or access. A
-// trailing value, hash, plain, raw or encoded is looked past. So
-// access_token, accessToken, client_secret, x-api-key, PRIVATE_KEY and
-// password_hash are redacted, while token_type, tokens_count,
-// secret_scanning and password_changed_at are kept: their last word says
-// they describe a secret rather than hold one. Values that are booleans or
-// null are kept too (has_password: true holds nothing secret).
+// case, is secret, token, password, passwd, pwd, passphrase, auth,
+// authorization, credential, cookie, jwt (or a plural), or apikey /
+// privatekey; or when it ends in key after api, private, secret, signing,
+// encryption or access. A trailing value, hash, plain, raw or encoded is
+// looked past. So access_token, accessToken, client_secret, x-api-key,
+// PRIVATE_KEY and password_hash are redacted, while token_type,
+// tokens_count, secret_scanning and password_changed_at are kept: their
+// last word says they describe a secret rather than hold one. Values that
+// are booleans or null are kept too (has_password: true holds nothing
+// secret).
+//
+// Credentials that do not sit under a key of their own are found too:
+//   - a name/value pair whose name names a secret, as in environment lists
+//     and header lists: {"name": "DB_PASSWORD", "value": "..."};
+//   - a list item after a flag that names a secret: ["--password", "..."];
+//   - in any string: the user:password@ of a URL, a header line such as
+//     "Authorization: ..." or "Cookie: ...", a Bearer or Basic credential,
+//     "name=value" or "name: value" whose name names a secret (query
+//     strings, env lines, JSON or YAML in a string), "--token VALUE", PEM
+//     private key blocks, and tokens whose form gives them away (GitHub
+//     ghp_, GitLab glpat-, Slack xox?-, AWS AKIA... key ids, Slack
+//     incoming-webhook URLs).
+//
+// The text around such a credential is kept: a URL keeps its host and
+// path, a query string its other parameters.
 func Redact(payload any, secrets ...string) any {
 	var ss []string
 	for _, s := range secrets {
@@ -44,8 +60,9 @@ func redact(v any, secrets []string) any {
 		return redactString(x, secrets)
 	case map[string]any:
 		out := make(map[string]any, len(x))
+		pairSecret := namesSecret(x)
 		for k, val := range x {
-			if secretKey(k) && !harmless(val) {
+			if (secretKey(k) || pairSecret && isValueKey(k)) && !harmless(val) {
 				out[k] = Redacted
 				continue
 			}
@@ -55,6 +72,10 @@ func redact(v any, secrets []string) any {
 	case []any:
 		out := make([]any, len(x))
 		for i, val := range x {
+			if _, ok := val.(string); ok && i > 0 && secretFlag(x[i-1]) {
+				out[i] = Redacted
+				continue
+			}
 			out[i] = redact(val, secrets)
 		}
 		return out
@@ -71,6 +92,10 @@ func redact(v any, secrets []string) any {
 	case []string:
 		out := make([]string, len(x))
 		for i, val := range x {
+			if i > 0 && secretFlag(x[i-1]) {
+				out[i] = Redacted
+				continue
+			}
 			out[i] = redactString(val, secrets)
 		}
 		return out
@@ -84,7 +109,47 @@ func redactString(s string, secrets []string) string {
 			s = strings.ReplaceAll(s, sec, Redacted)
 		}
 	}
-	return s
+	return redactText(s)
+}
+
+// namesSecret reports whether m is a name/value pair whose name names a
+// secret: {"name": "DB_PASSWORD", "value": "..."}, {"key": "X-Api-Key",
+// "value": "..."}.
+func namesSecret(m map[string]any) bool {
+	hasValue := false
+	for k := range m {
+		if isValueKey(k) {
+			hasValue = true
+			break
+		}
+	}
+	if !hasValue {
+		return false
+	}
+	for k, v := range m {
+		switch strings.ToLower(k) {
+		case "name", "key", "header", "variable", "var", "param", "parameter", "field":
+			if s, ok := v.(string); ok && secretKey(s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isValueKey reports whether k is the value half of a name/value pair.
+func isValueKey(k string) bool {
+	return strings.EqualFold(k, "value")
+}
+
+// secretFlag reports whether v is a command-line flag that names a secret
+// and takes the next item as its value: "--password", "-token".
+func secretFlag(v any) bool {
+	s, ok := v.(string)
+	if !ok || !strings.HasPrefix(s, "-") || strings.ContainsAny(s, "= \t") {
+		return false
+	}
+	return secretKey(strings.TrimLeft(s, "-"))
 }
 
 // harmless reports whether a value cannot hold a secret.
@@ -107,8 +172,8 @@ func secretKey(k string) bool {
 	}
 	last := words[len(words)-1]
 	switch strings.TrimSuffix(last, "s") {
-	case "secret", "token", "password", "passwd", "passphrase", "authorization",
-		"credential", "cookie", "apikey", "privatekey":
+	case "secret", "token", "password", "passwd", "pwd", "passphrase", "auth", "authorization",
+		"credential", "cookie", "jwt", "apikey", "privatekey":
 		return true
 	case "key":
 		if len(words) < 2 {

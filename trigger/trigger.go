@@ -46,6 +46,11 @@ type Trigger struct {
 	// Rate bounds accepted webhook and API events (default 60 per minute,
 	// burst 20); zero, no limit, for schedule and runs triggers.
 	Rate Rate
+	// ReplayWindow is how long a webhook remembers the digest of each
+	// request it accepted (Delivery.Digest), so that the same request sent
+	// again is a duplicate. Zero means DefaultReplayWindow; see
+	// DigestWindow.
+	ReplayWindow time.Duration
 	// Cron is set for schedule triggers.
 	Cron *Cron
 	// Rules decide which runs an event starts, in file order. A schedule
@@ -99,4 +104,19 @@ type Delivery struct {
 	ID      string            // delivery id for de-duplication; empty when the sender gives none
 	Payload any               // the decoded JSON body
 	Headers map[string]string // selected, safe request headers (lower-case names), never signatures or tokens
+	// Digest names the request by what its sender signed: the hex SHA-256
+	// of the body and its signature (see Verify). Unlike ID, which rides
+	// in an unsigned header, it cannot be changed by someone who replays a
+	// captured request. Empty for events that are not webhook requests.
+	Digest string
+}
+
+// DigestWindow returns how long the digest of a request this trigger
+// accepted is remembered: ReplayWindow, or DefaultReplayWindow when that
+// is not set.
+func (t *Trigger) DigestWindow() time.Duration {
+	if t.ReplayWindow > 0 {
+		return t.ReplayWindow
+	}
+	return DefaultReplayWindow
 }

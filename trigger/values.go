@@ -13,6 +13,7 @@ var (
 	sizeRe   = regexp.MustCompile(`^(\d+)\s*([A-Za-z]*)$`)
 	rateRe   = regexp.MustCompile(`^(\d+)\s*/\s*([A-Za-z]+)$`)
 	headerRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
+	daysRe   = regexp.MustCompile(`^(\d+)d$`)
 )
 
 // DefaultSignatureHeader is the header a generic hmac webhook reads its
@@ -163,6 +164,40 @@ func (d *decoder) duration(n *node, subj string) (time.Duration, bool) {
 	}
 	d.probs.add(n.pos, "%s must be a duration such as 1s, 1m or 1h, not %s", subj, describe(n))
 	return 0, false
+}
+
+// replayWindow reads replay_window: a duration such as 30m, 24h or 7d
+// between MinReplayWindow and MaxReplayWindow.
+func (d *decoder) replayWindow(n *node) (time.Duration, bool) {
+	const bounds = "replay_window must be between 1m and 30d (720h)"
+	s, isText := n.value.(string)
+	if _, isNum := n.value.(float64); isNum && n.kind == nodeScalar {
+		d.probs.add(n.pos, "replay_window must be a duration with a unit, such as 24h or 7d, not the bare number %s", n.text)
+		return 0, false
+	}
+	if n.kind != nodeScalar || !isText {
+		d.probs.add(n.pos, "%s, such as 24h or 7d, not %s", bounds, describe(n))
+		return 0, false
+	}
+	s = strings.TrimSpace(s)
+	var w time.Duration
+	if m := daysRe.FindStringSubmatch(s); m != nil {
+		days, err := strconv.Atoi(m[1])
+		if err != nil || days > 30 {
+			days = 31
+		}
+		w = time.Duration(days) * 24 * time.Hour
+	} else if dur, err := time.ParseDuration(s); err == nil {
+		w = dur
+	} else {
+		d.probs.add(n.pos, "replay_window must be a duration such as 30m, 24h or 7d, not %s", quote(s))
+		return 0, false
+	}
+	if w < MinReplayWindow || w > MaxReplayWindow {
+		d.probs.add(n.pos, "%s, not %s", bounds, quote(s))
+		return 0, false
+	}
+	return w, true
 }
 
 // auth reads a generic webhook's auth: a mode ("hmac", "bearer") or

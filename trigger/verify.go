@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -70,6 +71,10 @@ func Sign(secret string, body []byte) string {
 // An empty body gives a nil payload. A missing or wrong signature or token
 // is an *AuthError, a malformed request a *BadRequestError; triggers that
 // are not webhooks (api, schedule, runs) give a plain error.
+//
+// The Delivery's Digest names the request by what the sender signed, for
+// de-duplication that a replayed request cannot dodge by changing the
+// unsigned delivery id: see requestDigest.
 func (t *Trigger) Verify(r *http.Request, body []byte) (*Delivery, error) {
 	if !t.Kind.Webhook() {
 		return nil, fmt.Errorf("trigger %s: %s triggers are not webhooks and take no requests at /hooks/", t.Name, t.Kind)
@@ -103,7 +108,38 @@ func (t *Trigger) Verify(r *http.Request, body []byte) (*Delivery, error) {
 		skip = t.Auth.Header
 	}
 	d.Headers = safeHeaders(r.Header, skip)
+	d.Digest = t.requestDigest(body)
 	return d, nil
+}
+
+// requestDigest names a verified request by what its sender signed. For
+// the HMAC kinds (github, generic hmac) that is the body and its
+// signature, taken as the MAC's bytes, so that "sha256=ab12..." and
+// "AB12..." are the same request. For the token kinds (gitlab, generic
+// bearer) it is the body: the token is the secret itself, the same in
+// every request, so it tells no two requests apart, and leaving it out
+// keeps anything derived from the secret alone out of the database. No
+// header but the signature is included: the event and delivery id headers
+// are not signed, and a replay may change them.
+func (t *Trigger) requestDigest(body []byte) string {
+	scheme := string(t.Kind)
+	var mac []byte
+	switch {
+	case t.Kind == GitLab:
+	case t.Kind == Generic && t.Auth.Mode == AuthBearer:
+		scheme += "-bearer"
+	default:
+		m := hmac.New(sha256.New, []byte(t.Secret))
+		m.Write(body)
+		mac = m.Sum(nil)
+		scheme += "-hmac"
+	}
+	h := sha256.New()
+	h.Write([]byte("baton webhook request v1\x00" + scheme + "\x00"))
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(mac))))
+	h.Write(mac)
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func (t *Trigger) verifyGitHub(r *http.Request, body []byte) (*Delivery, error) {

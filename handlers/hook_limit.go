@@ -1,0 +1,118 @@
+package handlers
+
+import (
+	"container/list"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// The budget of refused webhook requests (a bad or missing signature or
+// token, a body too large or malformed) each client address has. Over it,
+// an address is answered 429 before its body is read or verified.
+const (
+	hookRefusedBurst = 20              // refused requests an address may send in a row
+	hookRefusedEvery = 6 * time.Second // one more comes back this often (10 a minute)
+	hookRefusedAddrs = 10_000          // addresses remembered; the one seen longest ago is forgotten first
+)
+
+// peerAddr is the address a webhook request came from: the host of
+// r.RemoteAddr. It is the one place the webhook code asks, so that it can
+// become the server's client-address function (which honours
+// --trusted-proxy) without touching the rest.
+func peerAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// refusals counts refused requests per client address, as a token bucket
+// each: burst refusals at once, one more every interval. Memory is bounded:
+// it remembers at most max addresses and forgets the one seen longest ago
+// to make room, so many addresses cost a fixed amount, and an address that
+// keeps knocking while over its budget stays remembered.
+type refusals struct {
+	mu      sync.Mutex
+	every   rate.Limit
+	burst   int
+	max     int
+	entries map[string]*list.Element // of *refusal, by addrKey
+	order   *list.List               // most recently seen first
+}
+
+// refusal is one address's budget.
+type refusal struct {
+	key string
+	lim *rate.Limiter
+}
+
+func newRefusals(burst int, interval time.Duration, max int) *refusals {
+	return &refusals{every: rate.Every(interval), burst: burst, max: max, entries: map[string]*list.Element{}, order: list.New()}
+}
+
+// limited reports whether addr has used up its budget at now, and if so
+// how long until it may send one more request.
+func (l *refusals) limited(addr string, now time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.entries[addrKey(addr)]
+	if !ok {
+		return 0, false
+	}
+	l.order.MoveToFront(e)
+	tokens := e.Value.(*refusal).lim.TokensAt(now)
+	if tokens >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - tokens) / float64(l.every) * float64(time.Second)), true
+}
+
+// refuse counts one refused request from addr at now. It reports whether
+// this one used up the address's budget, so that the change is logged once.
+func (l *refusals) refuse(addr string, now time.Time) bool {
+	key := addrKey(addr)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.entries[key]
+	if ok {
+		l.order.MoveToFront(e)
+	} else {
+		if l.order.Len() >= l.max {
+			oldest := l.order.Back()
+			l.order.Remove(oldest)
+			delete(l.entries, oldest.Value.(*refusal).key)
+		}
+		e = l.order.PushFront(&refusal{key: key, lim: rate.NewLimiter(l.every, l.burst)})
+		l.entries[key] = e
+	}
+	lim := e.Value.(*refusal).lim
+	had := lim.TokensAt(now) >= 1
+	lim.AllowN(now, 1)
+	return had && lim.TokensAt(now) < 1
+}
+
+// addrKey is the budget an address draws on: an IPv4 address is its own,
+// an IPv6 address shares its /64 (what one host or site is usually given,
+// so that a sender cannot get a fresh budget per address). What is not an
+// address is cut to 64 bytes.
+func addrKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		if len(addr) > 64 {
+			addr = addr[:64]
+		}
+		return addr
+	}
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.WithZone("").Prefix(64)
+	return p.String()
+}
