@@ -306,7 +306,7 @@ func cleanSessions(ctx context.Context, store *storage.Store, log *slog.Logger) 
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := store.Sessions().DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			if err := store.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("could not remove expired sessions", "err", err)
 			}
 		}

@@ -17,6 +17,9 @@ import (
 
 type userKey struct{}
 
+// sessionUserKey is the session value that holds the logged-in user's id.
+const sessionUserKey = "user_id"
+
 // withUser stores the authenticated user of a request.
 func withUser(ctx context.Context, u *model.User) context.Context {
 	return context.WithValue(ctx, userKey{}, u)
@@ -80,7 +83,7 @@ func (h *Handler) authenticate(r *http.Request, withSession bool) (*model.User, 
 			return nil, err
 		}
 	}
-	id := h.sessions.GetInt64(ctx, "user_id")
+	id := h.sessions.GetInt64(ctx, sessionUserKey)
 	if id == 0 {
 		return nil, nil
 	}

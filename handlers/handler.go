@@ -38,6 +38,9 @@ type Handler struct {
 	sessions *scs.SessionManager
 	logins   *limiter
 	assets   layouts.Assets
+	// sessionsEnded rings when this server ended sessions, so that
+	// websockets check theirs at once instead of at their next round.
+	sessionsEnded broadcast
 }
 
 // access says who may use a route.
@@ -73,7 +76,16 @@ func newHandler(cfg Config) *Handler {
 	}
 	sm := scs.New()
 	if cfg.Store != nil {
-		sm.Store = cfg.Store.Sessions()
+		// The store hashes tokens and notes each session's user, which it
+		// reads from the session's data with this.
+		sm.Store = cfg.Store.Sessions(func(data []byte) int64 {
+			_, values, err := sm.Codec.Decode(data)
+			if err != nil {
+				return 0
+			}
+			id, _ := values[sessionUserKey].(int64)
+			return id
+		})
 	}
 	sm.Lifetime = 14 * 24 * time.Hour
 	sm.IdleTimeout = 3 * 24 * time.Hour

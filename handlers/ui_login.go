@@ -46,7 +46,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.sessions.Put(r.Context(), "user_id", u.ID)
+	h.sessions.Put(r.Context(), sessionUserKey, u.ID)
 	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 }
 
