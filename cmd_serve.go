@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -39,6 +40,7 @@ type serveConfig struct {
 	secureCookies bool
 	agentTimeout  time.Duration
 	agentGrace    time.Duration
+	proxies       []netip.Prefix
 }
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
@@ -56,8 +58,19 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.agentTimeout, "agent-timeout", envDuration("agent-timeout", 60*time.Second), help("agent-timeout", "an agent silent this long is offline"))
 	fs.DurationVar(&cfg.agentGrace, "agent-grace", envDuration("agent-grace", 5*time.Minute), help("agent-grace", "how long the jobs of an offline agent wait for it before they fail as agent_lost"))
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("secure-cookies"), help("secure-cookies", "mark the session cookie Secure (set it when users reach Baton over HTTPS)"))
+	var proxies listFlag
+	fs.Var(&proxies, "trusted-proxy", help("trusted-proxy", "a reverse proxy (CIDR or address, repeatable or comma-separated) whose X-Forwarded-For names the client"))
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	source := "--trusted-proxy"
+	if len(proxies) == 0 {
+		proxies, source = listFlag{envString("trusted-proxy", "")}, envName("trusted-proxy")+" (it sets --trusted-proxy; fix or unset it)"
+	}
+	var err error
+	if cfg.proxies, err = handlers.ParseTrustedProxies(proxies); err != nil {
+		fmt.Fprintf(stderr, "baton serve: %s: %v\n", source, err)
+		return exitBadArgs
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "baton serve: unexpected argument %q (flags start with --)\n", fs.Arg(0))
@@ -165,7 +178,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           handlers.New(handlers.Config{Engine: eng, Store: store, Logger: log, Version: version, SecureCookies: cfg.secureCookies}),
+		Handler:           handlers.New(handlers.Config{Engine: eng, Store: store, Logger: log, Version: version, SecureCookies: cfg.secureCookies, TrustedProxies: cfg.proxies}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

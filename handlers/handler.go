@@ -7,6 +7,7 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -27,6 +28,9 @@ type Config struct {
 	// SecureCookies marks the session cookie Secure; set it when users
 	// reach Baton over HTTPS (directly or through a proxy).
 	SecureCookies bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (see clientAddr); from any other peer it is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // Handler holds the dependencies of every route.
@@ -37,6 +41,7 @@ type Handler struct {
 	version  string
 	sessions *scs.SessionManager
 	logins   *limiter
+	proxies  proxies
 	assets   layouts.Assets
 	// sessionsEnded rings when this server ended sessions, so that
 	// websockets check theirs at once instead of at their next round.
@@ -70,7 +75,8 @@ func New(cfg Config) http.Handler {
 }
 
 func newHandler(cfg Config) *Handler {
-	h := &Handler{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, version: cfg.Version, logins: newLimiter(10, time.Minute)}
+	h := &Handler{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, version: cfg.Version, logins: newLimiter(10, time.Minute),
+		proxies: proxies(cfg.TrustedProxies)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
