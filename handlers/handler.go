@@ -40,7 +40,7 @@ type Handler struct {
 	log      *slog.Logger
 	version  string
 	sessions *scs.SessionManager
-	logins   *limiter
+	logins   *loginThrottle
 	proxies  proxies
 	assets   layouts.Assets
 	// sessionsEnded rings when this server ended sessions, so that
@@ -66,7 +66,11 @@ type route struct {
 
 // New returns the server's root handler.
 func New(cfg Config) http.Handler {
-	h := newHandler(cfg)
+	return newHandler(cfg).root()
+}
+
+// root is the handler of every route, with the protections every request gets.
+func (h *Handler) root() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range h.routes() {
 		mux.Handle(rt.pattern, h.wrap(rt))
@@ -75,8 +79,8 @@ func New(cfg Config) http.Handler {
 }
 
 func newHandler(cfg Config) *Handler {
-	h := &Handler{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, version: cfg.Version, logins: newLimiter(10, time.Minute),
-		proxies: proxies(cfg.TrustedProxies)}
+	h := &Handler{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, version: cfg.Version,
+		logins: newLoginThrottle(defaultThrottle(), time.Now), proxies: proxies(cfg.TrustedProxies)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

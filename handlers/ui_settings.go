@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -156,15 +157,22 @@ func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 		m.PassError = msg
 		h.render(w, r, status, pages.UsersPage(m))
 	}
-	if !h.logins.allow(r) {
-		fail(http.StatusUnprocessableEntity, "Too many attempts; wait a minute.")
+	if status, msg := readAuthForm(w, r); status != 0 {
+		fail(status, msg)
 		return
 	}
-	if auth.CheckPassword(u.PasswordHash, r.FormValue("current")) != nil {
+	addr := h.clientAddr(r)
+	if no := h.logins.attempt(u.Name, addr); no != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(no.wait.Seconds()))))
+		fail(http.StatusTooManyRequests, "Too many attempts: "+no.retryText()+".")
+		return
+	}
+	if auth.CheckPassword(u.PasswordHash, r.PostFormValue("current")) != nil {
+		h.loginFailed(u.Name, addr, "wrong current password on a password change")
 		fail(http.StatusUnprocessableEntity, "The current password is wrong.")
 		return
 	}
-	hash, err := auth.HashPassword(r.FormValue("new"))
+	hash, err := auth.HashPassword(r.PostFormValue("new"))
 	if err != nil {
 		fail(http.StatusUnprocessableEntity, capitalize(err.Error())+".")
 		return
@@ -174,12 +182,13 @@ func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.logins.succeed(u.Name, addr)
 	if err := h.sessions.RenewToken(r.Context()); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	h.sessionsEnded.ring()
-	h.log.Info("password changed", "user", u.Name, "sessions_ended", ended)
+	h.log.Info("password changed", "user", u.Name, "addr", addr.String(), "sessions_ended", ended)
 	h.flash(r, true, "Your password is changed. Your other sessions are logged out; your API tokens stay valid.")
 	http.Redirect(w, r, "/settings/users", http.StatusSeeOther)
 }
