@@ -153,6 +153,149 @@ func TestForwardedForTrustedOnly(t *testing.T) {
 	}
 }
 
+// browserLocation resolves a Location header the way a browser's URL
+// parser does where it differs from Go's: it drops tabs and newlines,
+// trims control characters and spaces at the ends, and reads a
+// backslash as a slash in http(s) URLs.
+func browserLocation(base *url.URL, loc string) (*url.URL, error) {
+	loc = strings.TrimFunc(loc, func(r rune) bool { return r <= ' ' })
+	loc = strings.NewReplacer("\t", "", "\n", "", "\r", "", `\`, "/").Replace(loc)
+	u, err := url.Parse(loc)
+	if err != nil {
+		return nil, err
+	}
+	return base.ResolveReference(u), nil
+}
+
+// roundTrip sends one request with the client's cookies and returns the
+// answer as it came: Go's client would refuse to read some of the
+// Location headers under test before a test could look at them.
+func roundTrip(t *testing.T, c *http.Client, method, target string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, target, nil)
+	for _, ck := range c.Jar.Cookies(req.URL) {
+		req.AddCookie(ck)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// TestLoginRedirectStaysOnSite sends the usual open-redirect tricks as
+// ?next= to a logged-in user (GET /login) and with a login (POST): every
+// redirect stays on this server.
+func TestLoginRedirectStaysOnSite(t *testing.T) {
+	a := newAPI(t)
+	c := a.loginAs("tester", testPassword)
+	base, _ := url.Parse(a.srv.URL)
+	for _, tc := range []struct {
+		next string
+		want string // the exact Location, when the target is kept
+	}{
+		{"/runs", "/runs"},
+		{"/runs?status=failed&composition=a%20b", "/runs?status=failed&composition=a%20b"},
+		{"/compositions/hello/edit", "/compositions/hello/edit"},
+		{"//evil.example", ""},
+		{"///evil.example", ""},
+		{"////evil.example/", ""},
+		{`/\evil.example`, ""},
+		{`\\evil.example`, ""},
+		{`\/evil.example`, ""},
+		{`/\/evil.example`, ""},
+		{"/\t/evil.example", ""},
+		{"/\n/evil.example", ""},
+		{"/\r\n/evil.example", ""},
+		{"\t//evil.example", ""},
+		{" //evil.example", ""},
+		{"/%09/evil.example", ""},
+		{"/%2F/evil.example", ""},
+		{"%2F%2Fevil.example", ""},
+		{"/%2F%2Fevil.example", ""},
+		{"/%5Cevil.example", ""},
+		{"/%5C%5Cevil.example", ""},
+		{"/%252F%252Fevil.example", ""},
+		{"https://evil.example/", ""},
+		{"https:evil.example", ""},
+		{"http:/evil.example", ""},
+		{"HTTPS://evil.example", ""},
+		{"javascript:alert(document.domain)", ""},
+		{"JavaScript:alert(1)", ""},
+		{" javascript:alert(1)", ""},
+		{"data:text/html,<script>alert(1)</script>", ""},
+		{"//evil.example@localhost", ""},
+		{"/@evil.example", ""},
+		{"@evil.example", ""},
+		{"//user:pass@evil.example", ""},
+		{"evil.example", ""},
+		{"/.//evil.example", ""},
+		{"/..//evil.example", ""},
+		{"/／evil.example", ""},
+		{"/\u3000/evil.example", ""},
+		{"", "/"},
+	} {
+		check := func(how, loc string) {
+			t.Helper()
+			got, err := browserLocation(base, loc)
+			if err != nil {
+				t.Errorf("%s next=%q: Location %q does not parse: %v", how, tc.next, loc, err)
+				return
+			}
+			if got.Scheme != base.Scheme || got.Host != base.Host || got.User != nil {
+				t.Errorf("%s next=%q: Location %q takes the browser to %s", how, tc.next, loc, got)
+			}
+			if tc.want != "" && loc != tc.want {
+				t.Errorf("%s next=%q: Location %q, want %q", how, tc.next, loc, tc.want)
+			}
+		}
+		resp := roundTrip(t, c, "GET", a.srv.URL+"/login?"+url.Values{"next": {tc.next}}.Encode())
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("GET /login next=%q while logged in: %d, want a redirect", tc.next, resp.StatusCode)
+			continue
+		}
+		check("GET", resp.Header.Get("Location"))
+	}
+	// And through the form itself, with the address of the first report.
+	form := url.Values{"name": {"tester"}, "password": {testPassword}, "next": {"/\t/evil.example"}}
+	req, _ := http.NewRequest("POST", a.srv.URL+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, err := browserLocation(base, resp.Header.Get("Location")); err != nil || got.Host != base.Host {
+		t.Errorf("POST /login next=/<tab>/evil.example: Location %q takes the browser to %v (%v)", resp.Header.Get("Location"), got, err)
+	}
+}
+
+// TestSafeNext checks the redirect target itself, besides what
+// TestLoginRedirectStaysOnSite checks through the server.
+func TestSafeNext(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"/runs", "/runs"},
+		{"/runs?status=failed", "/runs?status=failed"},
+		{"/compositions/a%2Fb", "/compositions/a%2Fb"},
+		{"/runs/ä", "/runs/%C3%A4"},
+		{"/", "/"},
+		{"", "/"},
+		{"runs", "/"},
+		{"//evil.example", "/"},
+		{`/\evil.example`, "/"},
+		{"/\t/evil.example", "/"},
+		{"/%2F/evil.example", "/%2F/evil.example"},
+		{"/x\x00y", "/"},
+		{"/x\x7fy", "/"},
+		{"/" + strings.Repeat("a", 3000), "/"},
+	} {
+		if got := safeNext(tc.in); got != tc.want {
+			t.Errorf("safeNext(%.80q) = %.80q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 // TestLoginFormBounded sends a login form far larger than a real one: it
 // is refused before it is read in full, and before any password check.
 func TestLoginFormBounded(t *testing.T) {

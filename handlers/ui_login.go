@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -18,12 +19,16 @@ import (
 // parsed: a name, a password or two, and where to go next.
 const maxAuthForm = 16 << 10
 
+// maxNext is the longest ?next= path kept; a longer one goes to the dashboard.
+const maxNext = 2048
+
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
 	if u, _ := h.authenticate(r, true); u != nil {
-		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, http.StatusOK, pages.LoginPage(pages.Login{Layout: h.page(r, "Log in", ""), Next: r.URL.Query().Get("next")}))
+	h.render(w, r, http.StatusOK, pages.LoginPage(pages.Login{Layout: h.page(r, "Log in", ""), Next: next}))
 }
 
 // readAuthForm parses a small form, or says what was wrong with it.
@@ -106,10 +111,35 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site. next must be a path
+// of this server, such as /runs?status=failed; anything else goes to the
+// dashboard: another origin, a scheme (javascript:, https:), and what a
+// browser would read as one: a second slash or a backslash after the
+// first ("//evil", "/\evil"), and tabs, newlines and other control
+// characters, which browsers drop from a URL ("/<tab>/evil" is "//evil").
+// The path is sent as it was checked, escaped again from its parsed form.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || next[0] != '/' || len(next) > maxNext {
 		return "/"
 	}
-	return next
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	if len(next) > 1 && next[1] == '/' {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
+		return "/"
+	}
+	out := u.EscapedPath()
+	if u.RawQuery != "" {
+		out += "?" + u.RawQuery
+	}
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") || strings.Contains(out, `\`) {
+		return "/"
+	}
+	return out
 }
