@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -42,6 +43,7 @@ type serveConfig struct {
 	agentGrace    time.Duration
 	readTimeout   time.Duration
 	skipCheck     bool
+	proxies       []netip.Prefix
 }
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
@@ -62,8 +64,19 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.readTimeout, "read-timeout", envDuration("read-timeout", 30*time.Second), help("read-timeout", "how long a client may take to send a request's headers and body (headers: at most 10s)"))
 	fs.BoolVar(&cfg.skipCheck, "skip-integrity-check", envBool("skip-integrity-check"), help("skip-integrity-check", "serve without checking the database for damage at start (for a database too large to check, or to rescue data from a damaged one)"))
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("secure-cookies"), help("secure-cookies", "mark the session cookie Secure (set it when users reach Baton over HTTPS)"))
+	var proxies listFlag
+	fs.Var(&proxies, "trusted-proxy", help("trusted-proxy", "a reverse proxy (CIDR or address, repeatable or comma-separated) whose X-Forwarded-For names the client"))
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
+	}
+	source := "--trusted-proxy"
+	if len(proxies) == 0 {
+		proxies, source = listFlag{envString("trusted-proxy", "")}, envName("trusted-proxy")+" (it sets --trusted-proxy; fix or unset it)"
+	}
+	var err error
+	if cfg.proxies, err = handlers.ParseTrustedProxies(proxies); err != nil {
+		fmt.Fprintf(stderr, "baton serve: %s: %v\n", source, err)
+		return exitBadArgs
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "baton serve: unexpected argument %q (flags start with --)\n", fs.Arg(0))
@@ -180,7 +193,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler: handlers.New(handlers.Config{Engine: eng, Store: store, Logger: log, Version: version, SecureCookies: cfg.secureCookies}),
+		Handler: handlers.New(handlers.Config{Engine: eng, Store: store, Logger: log, Version: version, SecureCookies: cfg.secureCookies, TrustedProxies: cfg.proxies}),
 		// A client that sends its request slowly holds a connection: it
 		// gets read-timeout for headers and body together (the headers
 		// within 10 s), and headers of at most maxHeaderBytes. Websockets
@@ -356,7 +369,7 @@ func cleanSessions(ctx context.Context, store *storage.Store, log *slog.Logger) 
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := store.Sessions().DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+			if err := store.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("could not remove expired sessions", "err", err)
 			}
 		}

@@ -101,10 +101,11 @@ func cmdUser(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "baton user: %v\n", err)
 			return exitBadArgs
 		}
+		ended := 0
 		if rest[0] == "add" {
 			_, err = store.CreateUser(ctx, rest[1], hash)
 		} else {
-			err = store.SetPassword(ctx, rest[1], hash)
+			ended, err = store.SetPassword(ctx, rest[1], hash)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "baton user: %v\n", userError(err, rest[1]))
@@ -114,6 +115,9 @@ func cmdUser(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "password of %s: %s\n", rest[1], password)
 		} else {
 			fmt.Fprintf(stdout, "password of %s set\n", rest[1])
+		}
+		if ended > 0 {
+			fmt.Fprintf(stdout, "logged out %d session(s) of %s; their open pages follow within a few seconds\n", ended, rest[1])
 		}
 	case "list":
 		users, err := store.ListUsers(ctx)
@@ -139,7 +143,7 @@ func cmdUser(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "baton user: %v\n", userError(err, rest[1]))
 			return exitFailed
 		}
-		fmt.Fprintf(stdout, "removed %s and their tokens\n", rest[1])
+		fmt.Fprintf(stdout, "removed %s, their tokens and their sessions\n", rest[1])
 	default:
 		fmt.Fprintf(stderr, "baton user: unknown action %q: use add, passwd, list or remove\n", rest[0])
 		return exitBadArgs

@@ -3,19 +3,17 @@ package handlers
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
-
-	"golang.org/x/time/rate"
 
 	"baton/auth"
 	"baton/model"
 )
 
 type userKey struct{}
+
+// sessionUserKey is the session value that holds the logged-in user's id.
+const sessionUserKey = "user_id"
 
 // withUser stores the authenticated user of a request.
 func withUser(ctx context.Context, u *model.User) context.Context {
@@ -80,7 +78,7 @@ func (h *Handler) authenticate(r *http.Request, withSession bool) (*model.User, 
 			return nil, err
 		}
 	}
-	id := h.sessions.GetInt64(ctx, "user_id")
+	id := h.sessions.GetInt64(ctx, sessionUserKey)
 	if id == 0 {
 		return nil, nil
 	}
@@ -108,40 +106,6 @@ func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/")
 
 func isWebsocket(r *http.Request) bool {
 	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
-}
-
-// limiter allows each client address a few attempts per period: login
-// guessing gets slow without locking anyone out for long.
-type limiter struct {
-	mu    sync.Mutex
-	per   map[string]*rate.Limiter
-	limit rate.Limit
-	burst int
-	seen  time.Time
-}
-
-func newLimiter(burst int, period time.Duration) *limiter {
-	return &limiter{per: map[string]*rate.Limiter{}, limit: rate.Every(period / time.Duration(burst)), burst: burst}
-}
-
-// allow reports whether the client may try now.
-func (l *limiter) allow(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if time.Since(l.seen) > 10*time.Minute {
-		clear(l.per) // forget idle clients now and then
-		l.seen = time.Now()
-	}
-	lim, ok := l.per[host]
-	if !ok {
-		lim = rate.NewLimiter(l.limit, l.burst)
-		l.per[host] = lim
-	}
-	return lim.Allow()
 }
 
 // bearerToken reads `Authorization: Bearer TOKEN`; the scheme's case does

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -30,6 +31,9 @@ type Config struct {
 	// SecureCookies marks the session cookie Secure; set it when users
 	// reach Baton over HTTPS (directly or through a proxy).
 	SecureCookies bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (see clientAddr); from any other peer it is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // Handler holds the dependencies of every route.
@@ -39,10 +43,14 @@ type Handler struct {
 	log      *slog.Logger
 	version  string
 	sessions *scs.SessionManager
-	logins   *limiter
+	logins   *loginThrottle
+	proxies  proxies
 	assets   layouts.Assets
 	// hookRefusals is each address's budget of refused webhook requests.
 	hookRefusals *refusals
+	// sessionsEnded rings when this server ended sessions, so that
+	// websockets check theirs at once instead of at their next round.
+	sessionsEnded broadcast
 }
 
 // access says who may use a route.
@@ -63,7 +71,11 @@ type route struct {
 
 // New returns the server's root handler.
 func New(cfg Config) http.Handler {
-	h := newHandler(cfg)
+	return newHandler(cfg).root()
+}
+
+// root is the handler of every route, with the protections every request gets.
+func (h *Handler) root() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range h.routes() {
 		mux.Handle(rt.pattern, h.wrap(rt))
@@ -72,14 +84,24 @@ func New(cfg Config) http.Handler {
 }
 
 func newHandler(cfg Config) *Handler {
-	h := &Handler{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, version: cfg.Version, logins: newLimiter(10, time.Minute),
+	h := &Handler{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, version: cfg.Version,
+		logins: newLoginThrottle(defaultThrottle(), time.Now), proxies: proxies(cfg.TrustedProxies),
 		hookRefusals: newRefusals(hookRefusedBurst, hookRefusedEvery, hookRefusedAddrs)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
 	sm := scs.New()
 	if cfg.Store != nil {
-		sm.Store = cfg.Store.Sessions()
+		// The store hashes tokens and notes each session's user, which it
+		// reads from the session's data with this.
+		sm.Store = cfg.Store.Sessions(func(data []byte) int64 {
+			_, values, err := sm.Codec.Decode(data)
+			if err != nil {
+				return 0
+			}
+			id, _ := values[sessionUserKey].(int64)
+			return id
+		})
 	}
 	sm.Lifetime = 14 * 24 * time.Hour
 	sm.IdleTimeout = 3 * 24 * time.Hour

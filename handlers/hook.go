@@ -36,7 +36,7 @@ func (h *Handler) hook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiError{Error: "no webhook trigger " + name})
 		return
 	}
-	addr := peerAddr(r)
+	addr := h.clientAddr(r).String()
 	if wait, limited := h.hookRefusals.limited(addr, time.Now()); limited {
 		secs := setRetryAfter(w, wait)
 		writeJSON(w, http.StatusTooManyRequests, apiError{Error: fmt.Sprintf(

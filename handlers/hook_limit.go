@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"container/list"
-	"net"
-	"net/http"
 	"net/netip"
 	"sync"
 	"time"
@@ -20,18 +18,6 @@ const (
 	hookRefusedAddrs = 10_000          // addresses remembered; the one seen longest ago is forgotten first
 )
 
-// peerAddr is the address a webhook request came from: the host of
-// r.RemoteAddr. It is the one place the webhook code asks, so that it can
-// become the server's client-address function (which honours
-// --trusted-proxy) without touching the rest.
-func peerAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // refusals counts refused requests per client address, as a token bucket
 // each: burst refusals at once, one more every interval. Memory is bounded:
 // it remembers at most max addresses and forgets the one seen longest ago
@@ -42,7 +28,7 @@ type refusals struct {
 	every   rate.Limit
 	burst   int
 	max     int
-	entries map[string]*list.Element // of *refusal, by addrKey
+	entries map[string]*list.Element // of *refusal, by budgetKey
 	order   *list.List               // most recently seen first
 }
 
@@ -61,7 +47,7 @@ func newRefusals(burst int, interval time.Duration, max int) *refusals {
 func (l *refusals) limited(addr string, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e, ok := l.entries[addrKey(addr)]
+	e, ok := l.entries[budgetKey(addr)]
 	if !ok {
 		return 0, false
 	}
@@ -76,7 +62,7 @@ func (l *refusals) limited(addr string, now time.Time) (time.Duration, bool) {
 // refuse counts one refused request from addr at now. It reports whether
 // this one used up the address's budget, so that the change is logged once.
 func (l *refusals) refuse(addr string, now time.Time) bool {
-	key := addrKey(addr)
+	key := budgetKey(addr)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, ok := l.entries[key]
@@ -97,11 +83,11 @@ func (l *refusals) refuse(addr string, now time.Time) bool {
 	return had && lim.TokensAt(now) < 1
 }
 
-// addrKey is the budget an address draws on: an IPv4 address is its own,
-// an IPv6 address shares its /64 (what one host or site is usually given,
-// so that a sender cannot get a fresh budget per address). What is not an
-// address is cut to 64 bytes.
-func addrKey(addr string) string {
+// budgetKey is the budget an address draws on: the one client addrKey
+// groups it with (an IPv4 address alone, an IPv6 address by its /64, so a
+// sender cannot get a fresh budget per address). What is not an address is
+// cut to 64 bytes.
+func budgetKey(addr string) string {
 	ip, err := netip.ParseAddr(addr)
 	if err != nil {
 		if len(addr) > 64 {
@@ -109,10 +95,5 @@ func addrKey(addr string) string {
 		}
 		return addr
 	}
-	ip = ip.Unmap()
-	if ip.Is4() {
-		return ip.String()
-	}
-	p, _ := ip.WithZone("").Prefix(64)
-	return p.String()
+	return addrKey(ip.WithZone("").Unmap()).String()
 }

@@ -50,16 +50,16 @@ func TestRefusalsKeys(t *testing.T) {
 		{"fe80::1%eth0", "fe80::2"},
 	}
 	for _, tt := range tests {
-		if addrKey(tt.a) != addrKey(tt.b) {
-			t.Errorf("%s and %s draw on different budgets: %q, %q", tt.a, tt.b, addrKey(tt.a), addrKey(tt.b))
+		if budgetKey(tt.a) != budgetKey(tt.b) {
+			t.Errorf("%s and %s draw on different budgets: %q, %q", tt.a, tt.b, budgetKey(tt.a), budgetKey(tt.b))
 		}
 	}
 	for _, pair := range [][2]string{{"2001:db8:1:2::1", "2001:db8:1:3::1"}, {"192.0.2.7", "192.0.2.8"}} {
-		if addrKey(pair[0]) == addrKey(pair[1]) {
+		if budgetKey(pair[0]) == budgetKey(pair[1]) {
 			t.Errorf("%s and %s share a budget", pair[0], pair[1])
 		}
 	}
-	if k := addrKey(string(make([]byte, 500))); len(k) > 64 {
+	if k := budgetKey(string(make([]byte, 500))); len(k) > 64 {
 		t.Errorf("a key of %d bytes", len(k))
 	}
 }

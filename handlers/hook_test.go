@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,14 +13,6 @@ import (
 
 	"baton/trigger"
 )
-
-// clientFrom returns an HTTP client whose connections come from ip, a
-// loopback address other than 127.0.0.1, so that one test can play
-// several senders.
-func clientFrom(ip string) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
-}
 
 // hookReply is what a webhook request got back.
 type hookReply struct {
@@ -91,7 +82,7 @@ func TestHookFloodDoesNotLimitSigned(t *testing.T) {
 	const secret = "flood-test-secret"
 	a.putTrigger("gh", "name: gh\nkind: github\nsecret: "+secret+"\nrate: {events: 3, per: 1h, burst: 3}\nrules:\n  - run: {composition: hello}\n")
 	url := a.srv.URL + "/hooks/gh"
-	attacker, github := clientFrom("127.0.0.2"), clientFrom("127.0.0.3")
+	attacker, github := clientFrom(t, "127.0.0.2"), clientFrom(t, "127.0.0.3")
 
 	flood := 3 * hookRefusedBurst
 	refused, limited := 0, 0

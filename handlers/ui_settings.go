@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -66,6 +67,7 @@ func (h *Handler) tokenRevoke(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.sessionsEnded.ring() // websockets opened with the token close
 	h.flash(r, true, "The token is revoked; requests with it are refused from now on.")
 	http.Redirect(w, r, "/settings/tokens", http.StatusSeeOther)
 }
@@ -134,39 +136,60 @@ func (h *Handler) userRemove(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.flash(r, true, "User "+name+" removed, with their tokens.")
+	h.sessionsEnded.ring()
+	h.log.Info("user removed", "user", name, "by", currentUser(r).Name)
+	h.flash(r, true, "User "+name+" removed, with their tokens; their sessions are logged out.")
 	http.Redirect(w, r, "/settings/users", http.StatusSeeOther)
 }
 
+// passwordChange sets the user's own password. Every other session of the
+// user ends (and its websockets close); this one goes on with a new token,
+// so that a copy of its old token, if that is why the password changed, is
+// worth nothing. API tokens stay valid.
 func (h *Handler) passwordChange(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
-	fail := func(msg string) {
+	fail := func(status int, msg string) {
 		m, err := h.usersModel(r)
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
 		m.PassError = msg
-		h.render(w, r, http.StatusUnprocessableEntity, pages.UsersPage(m))
+		h.render(w, r, status, pages.UsersPage(m))
 	}
-	if !h.logins.allow(r) {
-		fail("Too many attempts; wait a minute.")
+	if status, msg := readAuthForm(w, r); status != 0 {
+		fail(status, msg)
 		return
 	}
-	if auth.CheckPassword(u.PasswordHash, r.FormValue("current")) != nil {
-		fail("The current password is wrong.")
+	addr := h.clientAddr(r)
+	if no := h.logins.attempt(u.Name, addr); no != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(no.wait.Seconds()))))
+		fail(http.StatusTooManyRequests, "Too many attempts: "+no.retryText()+".")
 		return
 	}
-	hash, err := auth.HashPassword(r.FormValue("new"))
+	if auth.CheckPassword(u.PasswordHash, r.PostFormValue("current")) != nil {
+		h.loginFailed(u.Name, addr, "wrong current password on a password change")
+		fail(http.StatusUnprocessableEntity, "The current password is wrong.")
+		return
+	}
+	hash, err := auth.HashPassword(r.PostFormValue("new"))
 	if err != nil {
-		fail(err.Error())
+		fail(http.StatusUnprocessableEntity, capitalize(err.Error())+".")
 		return
 	}
-	if err := h.store.SetPassword(r.Context(), u.Name, hash); err != nil {
+	ended, err := h.store.SetPassword(r.Context(), u.Name, hash)
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.flash(r, true, "Your password is changed.")
+	h.logins.succeed(u.Name, addr)
+	if err := h.sessions.RenewToken(r.Context()); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.sessionsEnded.ring()
+	h.log.Info("password changed", "user", u.Name, "addr", addr.String(), "sessions_ended", ended)
+	h.flash(r, true, "Your password is changed. Your other sessions are logged out; your API tokens stay valid.")
 	http.Redirect(w, r, "/settings/users", http.StatusSeeOther)
 }
 

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -24,18 +25,33 @@ const (
 	wsPingPeriod = 30 * time.Second
 	wsPongWait   = 75 * time.Second
 	wsLineBatch  = 5000 // lines per message
+	// wsRecheck is how often a browser websocket checks that the session
+	// or API token it was opened with still logs in; a session ended
+	// elsewhere (baton user passwd on the server's shell) closes its
+	// sockets within this time.
+	wsRecheck = 3 * time.Second
+	// wsSessionEnded is the close code of a socket whose session or token
+	// ended: the page reloads, which leads to the login form.
+	wsSessionEnded = 4401
 )
 
 // socket is one browser websocket with its keep-alive.
 type socket struct {
-	conn *websocket.Conn
-	gone chan struct{}   // closed when the browser went away
-	ctx  context.Context // ends when the browser went away
+	conn   *websocket.Conn
+	gone   chan struct{}   // closed when the browser went away
+	ended  chan struct{}   // closed when the socket's session or token ended
+	ctx    context.Context // ends when the browser went away or the session ended
+	cancel context.CancelFunc
+	// watched is closed when watchSession has returned: it reads the
+	// request, which must not outlive the handler.
+	watched chan struct{}
 }
 
-func newSocket(conn *websocket.Conn) *socket {
+// newSocket starts the keep-alive of a browser websocket opened by r, and
+// the watch on its session.
+func (h *Handler) newSocket(conn *websocket.Conn, r *http.Request) *socket {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &socket{conn: conn, gone: make(chan struct{}), ctx: ctx}
+	s := &socket{conn: conn, gone: make(chan struct{}), ended: make(chan struct{}), ctx: ctx, cancel: cancel, watched: make(chan struct{})}
 	conn.SetReadLimit(4096)
 	conn.SetReadDeadline(time.Now().Add(wsPongWait))
 	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(wsPongWait)) })
@@ -48,7 +64,37 @@ func newSocket(conn *websocket.Conn) *socket {
 			}
 		}
 	}()
+	go h.watchSession(r, s)
 	return s
+}
+
+// watchSession closes s.ended once the session or API token that opened
+// the socket no longer logs in as the same user: logged out, ended by a
+// password change, the user removed, the token revoked. It checks every
+// wsRecheck, and at once when this server ends sessions. A store that
+// fails to answer keeps the socket open until the next check.
+func (h *Handler) watchSession(r *http.Request, s *socket) {
+	defer close(s.watched)
+	was := currentUser(r)
+	t := time.NewTicker(wsRecheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		case <-h.sessionsEnded.wait():
+		}
+		u, err := h.authenticate(r.WithContext(s.ctx), false)
+		if err != nil {
+			continue
+		}
+		if u == nil || was == nil || u.ID != was.ID {
+			close(s.ended)
+			s.cancel()
+			return
+		}
+	}
 }
 
 func (s *socket) send(v any) error {
@@ -60,10 +106,45 @@ func (s *socket) ping() error {
 	return s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(wsWriteWait))
 }
 
-// close says goodbye and closes the connection.
+// close says goodbye, with the reason when the session ended, and closes
+// the connection.
 func (s *socket) close() {
-	s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	select {
+	case <-s.ended:
+		msg = websocket.FormatCloseMessage(wsSessionEnded, "your session ended; log in again")
+	default:
+	}
+	s.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
 	s.conn.Close()
+	s.cancel()
+	<-s.watched
+}
+
+// broadcast wakes everyone waiting on it, each time it rings.
+type broadcast struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// wait returns a channel that is closed at the next ring.
+func (b *broadcast) wait() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ch == nil {
+		b.ch = make(chan struct{})
+	}
+	return b.ch
+}
+
+// ring wakes the current waiters.
+func (b *broadcast) ring() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ch != nil {
+		close(b.ch)
+		b.ch = nil
+	}
 }
 
 // wsEvents tells a page when runs and tasks change, so it can refresh.
@@ -72,7 +153,7 @@ func (h *Handler) wsEvents(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	s := newSocket(conn)
+	s := h.newSocket(conn, r)
 	defer s.close()
 	filter := func(ev *engine.Event) bool { return ev.Kind != engine.EventLog }
 	sub := h.engine.Bus().Subscribe(64, filter)
@@ -82,6 +163,8 @@ func (h *Handler) wsEvents(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-s.gone:
+			return
+		case <-s.ended:
 			return
 		case <-ticker.C:
 			if s.ping() != nil {
@@ -135,7 +218,7 @@ func (h *Handler) runLive(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	s := newSocket(conn)
+	s := h.newSocket(conn, r)
 	defer s.close()
 	l := &liveRun{h: h, s: s, id: id, sent: int64(after)}
 	l.stream()
@@ -162,6 +245,8 @@ func (l *liveRun) stream() {
 	for {
 		select {
 		case <-l.s.gone:
+			return
+		case <-l.s.ended:
 			return
 		case <-ticker.C:
 			if l.s.ping() != nil {

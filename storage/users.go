@@ -94,30 +94,47 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// SetPassword replaces a user's password hash.
-func (s *Store) SetPassword(ctx context.Context, name, passwordHash string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE name = ?`, passwordHash, name)
+// SetPassword replaces a user's password hash and ends every session of
+// the user in the same transaction; it says how many sessions it ended.
+// API tokens stay valid.
+func (s *Store) SetPassword(ctx context.Context, name, passwordHash string) (int, error) {
+	var ended int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `UPDATE users SET password_hash = ? WHERE name = ? RETURNING id`, passwordHash, name).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("storage: user %s: %w", name, ErrNotFound)
+		}
 		if err != nil {
 			return fmt.Errorf("storage: set password of %s: %w", name, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("storage: user %s: %w", name, ErrNotFound)
+		if ended, err = endUserSessions(ctx, tx, id); err != nil {
+			return fmt.Errorf("storage: set password of %s: end sessions: %w", name, err)
 		}
 		return nil
 	})
+	return ended, err
 }
 
-// DeleteUser removes a user with their tokens. Their sessions end when
-// they next try to use them (the user is gone).
+// DeleteUser removes a user with their API tokens, and ends their
+// sessions in the same transaction (a user added later may get the same
+// id; no session of the removed one may carry over).
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE name = ?`, name).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("storage: user %s: %w", name, ErrNotFound)
+		}
 		if err != nil {
 			return fmt.Errorf("storage: delete user %s: %w", name, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("storage: user %s: %w", name, ErrNotFound)
+		if _, err := endUserSessions(ctx, tx, id); err != nil {
+			return fmt.Errorf("storage: delete user %s: end sessions: %w", name, err)
+		}
+		// api_tokens go with the user (ON DELETE CASCADE).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("storage: delete user %s: %w", name, err)
 		}
 		return nil
 	})

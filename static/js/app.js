@@ -68,10 +68,14 @@
   function connect() {
     if (!document.body || document.body.dataset.live === "off") return;
     socket = new WebSocket(url("/ws/events"));
-    socket.onopen = function () { retry = 1000; };
+    socket.onopen = function () { retry = 1000; document.body.dataset.socket = "open"; };
     socket.onmessage = function () { changed(); };
-    socket.onclose = function () {
+    socket.onclose = function (e) {
       socket = null;
+      delete document.body.dataset.socket;
+      // 4401: the session ended (logged out, password changed, user
+      // removed); reloading leads to the login form.
+      if (e.code === 4401) { location.reload(); return; }
       // Reconnect with a capped backoff; on reconnect the page may have
       // missed changes, so refresh the live parts once.
       setTimeout(function () {

@@ -202,8 +202,9 @@
         }
       }
     };
-    socket.onclose = function () {
+    socket.onclose = function (e) {
       socket = null;
+      if (e.code === 4401) { location.reload(); return; } // the session ended
       if (done) { status.textContent = "Run ended"; return; }
       status.textContent = "Reconnecting…";
       setTimeout(connect, retry);
