@@ -41,7 +41,14 @@ func who(r *http.Request) string {
 // withSession says whether the session middleware has loaded the session.
 func (h *Handler) requireUser(next http.Handler, withSession bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := h.authenticate(r, withSession)
+		var err error
+		if !withSession {
+			if r, err = h.withBareSession(r); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+		}
+		u, err := h.authenticate(r, true)
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -52,6 +59,25 @@ func (h *Handler) requireUser(next http.Handler, withSession bool) http.Handler 
 		}
 		next.ServeHTTP(w, r.WithContext(withUser(r.Context(), u)))
 	})
+}
+
+// withBareSession loads the session of a request that skips the session
+// middleware (websockets: scs's middleware hides the connection they
+// need), or an empty one when it has none, so that everything after it,
+// error pages included, finds a session in the context as on any other
+// route. Nothing is saved: changes made to it are dropped. When the store
+// fails, the request it returns holds an empty session, for the error page.
+func (h *Handler) withBareSession(r *http.Request) (*http.Request, error) {
+	token := ""
+	if c, err := r.Cookie(h.sessions.Cookie.Name); err == nil {
+		token = c.Value
+	}
+	ctx, err := h.sessions.Load(r.Context(), token)
+	if err != nil {
+		ctx, _ = h.sessions.Load(r.Context(), "") // an empty session never reaches the store
+		return r.WithContext(ctx), err
+	}
+	return r.WithContext(ctx), nil
 }
 
 // authenticate finds the user of a request, or nil.
