@@ -115,6 +115,10 @@ type Agent struct {
 	jobsCtx   context.Context
 	stopJobs  context.CancelCauseFunc
 
+	// factsFiles reads the facts directory; used by one gather at a time
+	// (the first, then the facts loop).
+	factsFiles factsFiles
+
 	mu        sync.Mutex
 	jobs      map[string]*job
 	order     []*job // held jobs in the order they were taken
@@ -264,7 +268,7 @@ func (a *Agent) factsLoop(ctx context.Context) {
 
 // updateFacts gathers the facts and, when they changed, sends them.
 func (a *Agent) updateFacts(ctx context.Context) {
-	facts := gatherFacts(ctx, a.cfg.FactsDir, a.cfg.Version, a.log)
+	facts := gatherFacts(ctx, a.cfg.FactsDir, a.cfg.Version, &a.factsFiles, a.log)
 	key := factsKey(facts)
 	a.mu.Lock()
 	defer a.mu.Unlock()
