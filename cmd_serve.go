@@ -39,6 +39,7 @@ type serveConfig struct {
 	secureCookies bool
 	agentTimeout  time.Duration
 	agentGrace    time.Duration
+	agentExpire   time.Duration
 }
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
@@ -55,6 +56,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.logLevel, "log-level", envString("log-level", "info"), help("log-level", "debug, info, warn or error"))
 	fs.DurationVar(&cfg.agentTimeout, "agent-timeout", envDuration("agent-timeout", 60*time.Second), help("agent-timeout", "an agent silent this long is offline"))
 	fs.DurationVar(&cfg.agentGrace, "agent-grace", envDuration("agent-grace", 5*time.Minute), help("agent-grace", "how long the jobs of an offline agent wait for it before they fail as agent_lost"))
+	fs.DurationVar(&cfg.agentExpire, "agent-expire", envDuration("agent-expire", 0), help("agent-expire", "remove agents not seen for this long, such as 720h (0: keep them until removed by hand)"))
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("secure-cookies"), help("secure-cookies", "mark the session cookie Secure (set it when users reach Baton over HTTPS)"))
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -78,6 +80,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "baton serve: BATON_ADMIN_PASSWORD: %v\n", err)
 			return exitBadArgs
 		}
+	}
+	if cfg.agentExpire < 0 {
+		fmt.Fprintf(stderr, "baton serve: --agent-expire %s: give 0 (keep agents) or a duration such as 720h\n", cfg.agentExpire)
+		return exitBadArgs
 	}
 	if cfg.localSlots < 0 {
 		fmt.Fprintf(stderr, "baton serve: --local-slots %d: give 0 (every run goes to agents) or more\n", cfg.localSlots)
@@ -143,7 +149,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	local := engine.NewLocal(reg, filepath.Join(cfg.data, "workspaces"), cfg.localSlots)
 	local.Leftovers = &plugin.Leftovers{Dir: filepath.Join(cfg.data, "running")}
 	eng := engine.New(engine.Config{Store: store, Catalog: reg, Logger: log, Local: local, Version: version,
-		Hub: engine.HubConfig{AgentTimeout: cfg.agentTimeout, AgentGrace: cfg.agentGrace}})
+		Hub: engine.HubConfig{AgentTimeout: cfg.agentTimeout, AgentGrace: cfg.agentGrace, AgentExpire: cfg.agentExpire}})
 	if cfg.compositions != "" {
 		loadCompositionDir(ctx, eng, store, cfg.compositions, log)
 	}
