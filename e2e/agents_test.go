@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,7 +15,7 @@ import (
 // agentProc is a `baton agent` subprocess.
 type agentProc struct {
 	cmd *exec.Cmd
-	log *bytes.Buffer
+	log *syncBuffer
 }
 
 // agentToken creates an agent token on a server's data directory.
@@ -32,7 +31,7 @@ func agentToken(t *testing.T, s *server) string {
 // startAgentProc starts `baton agent` against a server.
 func startAgentProc(t *testing.T, s *server, token, name string, args ...string) *agentProc {
 	t.Helper()
-	a := &agentProc{log: &bytes.Buffer{}}
+	a := &agentProc{log: &syncBuffer{}}
 	all := append([]string{"agent", "--server", s.url, "--token", token, "--name", name, "--workdir", t.TempDir(), "--facts-dir", t.TempDir()}, args...)
 	a.cmd = exec.Command(baton, all...)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
@@ -225,7 +224,7 @@ func (a *agentProc) waitExit(t *testing.T, within time.Duration) int {
 // startAgentBare starts `baton agent` without waiting for it to come online.
 func startAgentBare(t *testing.T, s *server, token, name, workdir string) *agentProc {
 	t.Helper()
-	a := &agentProc{log: &bytes.Buffer{}}
+	a := &agentProc{log: &syncBuffer{}}
 	a.cmd = exec.Command(baton, "agent", "--server", s.url, "--token", token, "--name", name, "--workdir", workdir, "--facts-dir", t.TempDir())
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
 	if err := a.cmd.Start(); err != nil {
