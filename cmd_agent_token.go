@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"baton/auth"
+	"baton/engine"
 	"baton/model"
 )
 
@@ -16,6 +18,10 @@ func cmdAgentToken(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("agent-token", stdout, stderr)
 	data := fs.String("data", envString("data", "./baton-data"), help("data", "the server's data directory"))
 	name := fs.String("name", "agents", "create: a name that says which agents use the token")
+	pattern := fs.String("name-pattern", "", "create: allow only agent names matching this pattern, such as deploy-* (default: any)")
+	var pools, labels commaFlag
+	fs.Var(&pools, "pool", "create: allow only this pool (repeatable; default: any pools)")
+	fs.Var(&labels, "label", "create: allow only this label, key=value or key=* for any value (repeatable; default: any labels)")
 	rest, code, ok := interleaved(fs, args)
 	if !ok {
 		return code
@@ -32,8 +38,27 @@ func cmdAgentToken(args []string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	switch rest[0] {
 	case "create":
+		t := &model.AgentToken{Name: *name, NamePattern: *pattern, Pools: pools.vals}
+		for _, l := range labels.vals {
+			k, v, ok := strings.Cut(l, "=")
+			if !ok {
+				fmt.Fprintf(stderr, "baton agent-token create: --label %q: write it as key=value, or key=* for any value\n", l)
+				return exitBadArgs
+			}
+			if t.Labels == nil {
+				t.Labels = map[string]string{}
+			}
+			t.Labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+		var scope *engine.ScopeError
+		if err := engine.CheckTokenScope(t); errors.As(err, &scope) {
+			flag := map[string]string{"name_pattern": "--name-pattern", "pools": "--pool", "labels": "--label"}[scope.Field]
+			fmt.Fprintf(stderr, "baton agent-token create: %s: %s\n", flag, scope.Msg)
+			return exitBadArgs
+		}
 		token, hash, prefix := auth.NewToken()
-		if _, err := store.CreateAgentToken(ctx, *name, hash, prefix); err != nil {
+		t.Prefix = prefix
+		if _, err := store.CreateAgentToken(ctx, t, hash); err != nil {
 			fmt.Fprintf(stderr, "baton agent-token: %v\n", err)
 			return exitFailed
 		}
@@ -45,13 +70,13 @@ func cmdAgentToken(args []string, stdout, stderr io.Writer) int {
 			return exitFailed
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tTOKEN\tCREATED\tLAST USED")
+		fmt.Fprintln(tw, "ID\tNAME\tTOKEN\tCREATED\tLAST USED\tALLOWS")
 		for _, t := range toks {
 			used := "never"
 			if !t.LastUsedAt.IsZero() {
 				used = t.LastUsedAt.Format("2006-01-02 15:04")
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\n", t.ID, t.Name, t.Prefix, t.CreatedAt.Format("2006-01-02 15:04"), used)
+			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\n", t.ID, t.Name, t.Prefix, t.CreatedAt.Format("2006-01-02 15:04"), used, engine.ScopeText(t))
 		}
 		tw.Flush()
 	case "revoke":
@@ -71,7 +96,7 @@ func cmdAgentToken(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "baton agent-token: %v\n", err)
 			return exitFailed
 		}
-		fmt.Fprintf(stdout, "agent token %d revoked\n", id)
+		fmt.Fprintf(stdout, "agent token %d revoked; a running server disconnects the agents using it within a second\n", id)
 	default:
 		fmt.Fprintf(stderr, "baton agent-token: unknown action %q: use create, list or revoke\n", rest[0])
 		return exitBadArgs

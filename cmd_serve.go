@@ -44,6 +44,7 @@ type serveConfig struct {
 	readTimeout   time.Duration
 	skipCheck     bool
 	proxies       []netip.Prefix
+	agentExpire   time.Duration
 }
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
@@ -63,6 +64,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.agentGrace, "agent-grace", envDuration("agent-grace", 5*time.Minute), help("agent-grace", "how long the jobs of an offline agent wait for it before they fail as agent_lost"))
 	fs.DurationVar(&cfg.readTimeout, "read-timeout", envDuration("read-timeout", 30*time.Second), help("read-timeout", "how long a client may take to send a request's headers and body (headers: at most 10s)"))
 	fs.BoolVar(&cfg.skipCheck, "skip-integrity-check", envBool("skip-integrity-check"), help("skip-integrity-check", "serve without checking the database for damage at start (for a database too large to check, or to rescue data from a damaged one)"))
+	fs.DurationVar(&cfg.agentExpire, "agent-expire", envDuration("agent-expire", 0), help("agent-expire", "remove agents not seen for this long, such as 720h (0: keep them until removed by hand)"))
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("secure-cookies"), help("secure-cookies", "mark the session cookie Secure (set it when users reach Baton over HTTPS)"))
 	var proxies listFlag
 	fs.Var(&proxies, "trusted-proxy", help("trusted-proxy", "a reverse proxy (CIDR or address, repeatable or comma-separated) whose X-Forwarded-For names the client"))
@@ -100,6 +102,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.readTimeout <= 0 {
 		fmt.Fprintf(stderr, "baton serve: --read-timeout %s: give a duration above 0, such as 30s\n", cfg.readTimeout)
+		return exitBadArgs
+	}
+	if cfg.agentExpire < 0 {
+		fmt.Fprintf(stderr, "baton serve: --agent-expire %s: give 0 (keep agents) or a duration such as 720h\n", cfg.agentExpire)
 		return exitBadArgs
 	}
 	if cfg.localSlots < 0 {
@@ -171,7 +177,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	local := engine.NewLocal(reg, filepath.Join(cfg.data, "workspaces"), cfg.localSlots)
 	local.Leftovers = &plugin.Leftovers{Dir: filepath.Join(cfg.data, "running")}
 	eng := engine.New(engine.Config{Store: store, Catalog: reg, Logger: log, Local: local, Version: version,
-		Hub: engine.HubConfig{AgentTimeout: cfg.agentTimeout, AgentGrace: cfg.agentGrace}})
+		Hub: engine.HubConfig{AgentTimeout: cfg.agentTimeout, AgentGrace: cfg.agentGrace, AgentExpire: cfg.agentExpire}})
 	if cfg.compositions != "" {
 		loadCompositionDir(ctx, eng, store, cfg.compositions, log)
 	}

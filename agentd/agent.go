@@ -7,6 +7,7 @@
 //
 // The agent keeps its state under Config.Workdir:
 //
+//	agent-credential               what proves the agent's name to the server (mode 0600)
 //	workspaces/<composition>/<n>/  the runs' workspaces
 //	plugins/<hash>/                plugins fetched from the server, kept across restarts
 //	outbox/<job>.job|.lines|.result  undelivered output of each held job
@@ -15,8 +16,6 @@ package agentd
 
 import (
 	"context"
-	cryptorand "crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -91,20 +90,20 @@ type Config struct {
 
 // Agent is one agent daemon. Create it with New and start it with Run.
 type Agent struct {
-	cfg       Config
-	log       *slog.Logger
-	instance  string // this installation's identity; see protocol.Hello
-	wsURL     string // .../api/v1/agents/connect
-	httpBase  string // the server URL without a trailing slash
-	reg       *plugin.Registry
-	ownReg    bool
-	plugins   *pluginCache
-	leftovers plugin.Leftovers
-	workspace string // Workdir/workspaces
-	outboxDir string
-	mem       *budget
-	window    int64
-	random    func() float64
+	cfg        Config
+	log        *slog.Logger
+	credential string // proves the agent's name to the server; set by start
+	wsURL      string // .../api/v1/agents/connect
+	httpBase   string // the server URL without a trailing slash
+	reg        *plugin.Registry
+	ownReg     bool
+	plugins    *pluginCache
+	leftovers  plugin.Leftovers
+	workspace  string // Workdir/workspaces
+	outboxDir  string
+	mem        *budget
+	window     int64
+	random     func() float64
 	// deliverWait is how long a stopping agent waits for the server to
 	// store its jobs' output.
 	deliverWait time.Duration
@@ -118,6 +117,10 @@ type Agent struct {
 	jobsWG    sync.WaitGroup
 	jobsCtx   context.Context
 	stopJobs  context.CancelCauseFunc
+
+	// factsFiles reads the facts directory; used by one gather at a time
+	// (the first, then the facts loop).
+	factsFiles factsFiles
 
 	mu        sync.Mutex
 	jobs      map[string]*job
@@ -178,9 +181,6 @@ func New(cfg Config) (*Agent, error) {
 		forgotten:   make(chan struct{}, 1),
 		aborted:     make(chan struct{}),
 		jobs:        make(map[string]*job),
-	}
-	if a.instance, err = loadIdentity(cfg.Workdir); err != nil {
-		return nil, err
 	}
 	ws := *u
 	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
@@ -269,7 +269,7 @@ func (a *Agent) factsLoop(ctx context.Context) {
 
 // updateFacts gathers the facts and, when they changed, sends them.
 func (a *Agent) updateFacts(ctx context.Context) {
-	facts := gatherFacts(ctx, a.cfg.FactsDir, a.cfg.Version, a.log)
+	facts := gatherFacts(ctx, a.cfg.FactsDir, a.cfg.Version, &a.factsFiles, a.log)
 	key := factsKey(facts)
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -301,28 +301,4 @@ func (a *Agent) wake() {
 	case a.kick <- struct{}{}:
 	default:
 	}
-}
-
-// identityFile, in the workdir, holds the agent installation's identity.
-const identityFile = "agent-id"
-
-// loadIdentity returns the identity kept in the workdir, made on the first
-// start. The server tells agents apart by it: the same installation
-// restarted is the same agent, a second one that claims its name is not.
-// A machine cloned with its workdir must have the file removed.
-func loadIdentity(workdir string) (string, error) {
-	path := filepath.Join(workdir, identityFile)
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	var b [16]byte
-	cryptorand.Read(b[:])
-	id := hex.EncodeToString(b[:])
-	if err := os.MkdirAll(workdir, 0o755); err != nil {
-		return "", fmt.Errorf("workdir %s: %w", workdir, err)
-	}
-	if err := os.WriteFile(path, []byte(id+"\n"), 0o644); err != nil {
-		return "", fmt.Errorf("workdir %s: keep the agent's identity: %w", workdir, err)
-	}
-	return id, nil
 }

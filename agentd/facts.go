@@ -46,7 +46,9 @@ import (
 // whole numbers) becomes a number; everything else, "1.10", "007", "1e3",
 // stays a string, so versions and ids are never mangled. Values of JSON
 // and YAML files keep their types, nested ones included. A file that
-// cannot be read, parsed or run is logged and skipped.
+// cannot be read, parsed or run is logged and skipped. A file that changed
+// since the last reading is read again after a pause until two readings
+// agree, so one caught half rewritten is not sent as it was then.
 type Facts = map[string]any
 
 // factTimeout bounds one external facts executable.
@@ -56,14 +58,15 @@ const factTimeout = 10 * time.Second
 // message. Past it the external facts are left out.
 const maxFactsBytes = 256 << 10
 
-// gatherFacts returns the built-in facts overridden by the external ones.
-func gatherFacts(ctx context.Context, dir, version string, log *slog.Logger) Facts {
+// gatherFacts returns the built-in facts overridden by the external ones,
+// read from dir through files.
+func gatherFacts(ctx context.Context, dir, version string, files *factsFiles, log *slog.Logger) Facts {
 	facts := builtinFacts(ctx, version)
 	if dir == "" {
 		return facts
 	}
 	all := maps.Clone(facts)
-	maps.Copy(all, externalFacts(ctx, dir, log))
+	maps.Copy(all, externalFacts(ctx, dir, files, log))
 	if n := len(factsKey(all)); n > maxFactsBytes {
 		log.Error("the external facts are too large to send; sending only the built-in ones", "dir", dir, "bytes", n, "limit", maxFactsBytes)
 		return facts

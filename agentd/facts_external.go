@@ -18,9 +18,90 @@ import (
 	"github.com/goccy/go-yaml"
 )
 
-// externalFacts reads the facts files of dir (see Facts). Executables run
-// at the same time; the results are merged in file name order.
-func externalFacts(ctx context.Context, dir string, log *slog.Logger) Facts {
+// Settling a facts file that changed: see factsFiles.
+const (
+	// settleDelay is how long the agent waits before it reads a changed
+	// facts file again.
+	settleDelay = 250 * time.Millisecond
+	// settleReads bounds the reads of a file that keeps changing; the
+	// last one is used.
+	settleReads = 4
+)
+
+// factsFiles reads facts files so that a file caught while it is being
+// rewritten (truncated, not yet written again) is not sent half written:
+// a file whose content differs from what the previous gather read, or that
+// is new, is read again after a pause until two reads agree. Files that did
+// not change cost one read. Executables are not run twice: what they print
+// is their own business.
+type factsFiles struct {
+	// settle waits between two reads of a changed file; nil means
+	// time.Sleep(settleDelay). Tests replace it.
+	settle func()
+
+	mu   sync.Mutex
+	last map[string][]byte // what the previous gather read, by path
+	next map[string][]byte // what this gather has read
+}
+
+// begin starts a gather.
+func (f *factsFiles) begin() {
+	f.mu.Lock()
+	f.next = map[string][]byte{}
+	f.mu.Unlock()
+}
+
+// end makes what this gather read the reference for the next one; files
+// gone since are forgotten.
+func (f *factsFiles) end() {
+	f.mu.Lock()
+	f.last, f.next = f.next, nil
+	f.mu.Unlock()
+}
+
+// read returns a file's content once it has settled.
+func (f *factsFiles) read(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	f.mu.Lock()
+	prev, seen := f.last[path]
+	f.mu.Unlock()
+	if err == nil && (!seen || !bytes.Equal(prev, data)) {
+		for range settleReads - 1 {
+			f.wait()
+			again, err2 := os.ReadFile(path)
+			if err2 == nil && bytes.Equal(again, data) {
+				break
+			}
+			data, err = again, err2
+			if err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		f.mu.Lock()
+		if f.next != nil {
+			f.next[path] = data
+		}
+		f.mu.Unlock()
+	}
+	return data, err
+}
+
+func (f *factsFiles) wait() {
+	if f.settle != nil {
+		f.settle()
+		return
+	}
+	time.Sleep(settleDelay)
+}
+
+// externalFacts reads the facts files of dir (see Facts) through files.
+// Files are read and executables run at the same time; the results are
+// merged in file name order.
+func externalFacts(ctx context.Context, dir string, files *factsFiles, log *slog.Logger) Facts {
+	files.begin()
+	defer files.end()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
@@ -42,11 +123,11 @@ func externalFacts(ctx context.Context, dir string, log *slog.Logger) Facts {
 		}
 		switch strings.ToLower(filepath.Ext(name)) {
 		case ".txt":
-			found[i] = readTextFacts(path, log)
+			wg.Go(func() { found[i] = readTextFacts(path, files, log) })
 		case ".json":
-			found[i] = readObjectFacts(path, json.Unmarshal, log)
+			wg.Go(func() { found[i] = readObjectFacts(path, files, json.Unmarshal, log) })
 		case ".yaml", ".yml":
-			found[i] = readObjectFacts(path, yaml.Unmarshal, log)
+			wg.Go(func() { found[i] = readObjectFacts(path, files, yaml.Unmarshal, log) })
 		default:
 			if info.Mode().Perm()&0o111 == 0 {
 				log.Debug("skipping a file in the facts directory: not .txt, .json, .yaml or executable", "file", path)
@@ -64,8 +145,8 @@ func externalFacts(ctx context.Context, dir string, log *slog.Logger) Facts {
 }
 
 // readTextFacts reads a key=value file.
-func readTextFacts(path string, log *slog.Logger) Facts {
-	data, err := os.ReadFile(path)
+func readTextFacts(path string, files *factsFiles, log *slog.Logger) Facts {
+	data, err := files.read(path)
 	if err != nil {
 		log.Warn("cannot read a facts file", "file", path, "err", err)
 		return nil
@@ -78,8 +159,8 @@ func readTextFacts(path string, log *slog.Logger) Facts {
 }
 
 // readObjectFacts reads a JSON or YAML file holding one object.
-func readObjectFacts(path string, unmarshal func([]byte, any) error, log *slog.Logger) Facts {
-	data, err := os.ReadFile(path)
+func readObjectFacts(path string, files *factsFiles, unmarshal func([]byte, any) error, log *slog.Logger) Facts {
+	data, err := files.read(path)
 	if err != nil {
 		log.Warn("cannot read a facts file", "file", path, "err", err)
 		return nil

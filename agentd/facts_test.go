@@ -2,6 +2,7 @@ package agentd
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -31,7 +32,7 @@ func TestExternalFacts(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "70-list.json"), `[1, 2]`, 0o644)
 	writeFile(t, filepath.Join(dir, "80-bad.yml"), "a: [unclosed\n", 0o644)
 
-	f := gatherFacts(context.Background(), dir, "v1", slog.New(slog.DiscardHandler))
+	f := gatherFacts(context.Background(), dir, "v1", &factsFiles{settle: func() {}}, slog.New(slog.DiscardHandler))
 	want := map[string]any{
 		"role": "db", "weight": int64(42), "version": "1.10", "enabled": true, "ratio": 2.5,
 		"rack": "r1", "cpus": float64(999), "nested": map[string]any{"a": float64(1)},
@@ -96,20 +97,89 @@ func TestFactValue(t *testing.T) {
 
 func TestRescanSendsChangedFacts(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "a.txt"), "role=web\n", 0o644)
+	replaceFile(t, filepath.Join(dir, "a.txt"), "role=web\n")
 	ts := newTestServer(t)
 	ra := startAgent(t, ts, "", func(c *Config) { c.FactsDir = dir })
 	ts.waitFor("hello", func() bool { return len(ts.hellos) == 1 })
 	if ts.hellos[0].Facts["role"] != "web" {
 		t.Fatalf("hello facts = %v", ts.hellos[0].Facts)
 	}
-	ra.Rescan() // nothing changed: nothing sent
-	writeFile(t, filepath.Join(dir, "a.txt"), "role=db\n", 0o644)
+	// The file is replaced whole: whichever of the two rescans reads it,
+	// it reads it complete, and only the change is sent, once.
+	ra.Rescan()
+	replaceFile(t, filepath.Join(dir, "a.txt"), "role=db\n")
 	ra.Rescan()
 	ts.waitFor("new facts", func() bool { return len(ts.facts) > 0 })
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if len(ts.facts) != 1 || ts.facts[0]["role"] != "db" || ts.facts[0]["os"] != runtime.GOOS {
 		t.Errorf("facts sent = %v", ts.facts)
+	}
+}
+
+// TestFactsFileCaughtHalfWritten: a facts file read while it is being
+// rewritten (truncated, its new content not yet written) is read again
+// once the writer is done, and its whole new content is what counts.
+func TestFactsFileCaughtHalfWritten(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.txt")
+	log := slog.New(slog.DiscardHandler)
+	files := &factsFiles{settle: func() {}}
+	writeFile(t, path, "role=web\nzone=a\n", 0o644)
+	if f := externalFacts(context.Background(), dir, files, log); f["role"] != "web" || f["zone"] != "a" {
+		t.Fatalf("facts = %v", f)
+	}
+	for name, half := range map[string]string{"truncated": "", "cut in a line": "role=d", "cut after a line": "role=db\n"} {
+		t.Run(name, func(t *testing.T) {
+			writeFile(t, path, half, 0o644)
+			waits := 0
+			files.settle = func() { // the writer finishes while the agent waits
+				if waits++; waits == 1 {
+					writeFile(t, path, "role=db\nzone=b\n", 0o644)
+				}
+			}
+			f := externalFacts(context.Background(), dir, files, log)
+			if f["role"] != "db" || f["zone"] != "b" {
+				t.Errorf("facts = %v, want role=db zone=b", f)
+			}
+			if waits != 2 { // half, then whole, then whole again: two readings agree
+				t.Errorf("the agent waited %d times, want 2", waits)
+			}
+			// Unchanged since: one reading, no waiting.
+			waits = 0
+			if f := externalFacts(context.Background(), dir, files, log); f["role"] != "db" || waits != 0 {
+				t.Errorf("unchanged file: facts %v after %d waits", f, waits)
+			}
+			writeFile(t, path, "role=web\nzone=a\n", 0o644)
+			files.settle = func() {}
+			externalFacts(context.Background(), dir, files, log)
+		})
+	}
+}
+
+// TestFactsFileThatKeepsChanging: a file that never reads the same twice
+// is read a bounded number of times, and its last content is used.
+func TestFactsFileThatKeepsChanging(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tick.txt")
+	n := 0
+	files := &factsFiles{settle: func() { n++; writeFile(t, path, fmt.Sprintf("tick=%d\n", n), 0o644) }}
+	writeFile(t, path, "tick=0\n", 0o644)
+	f := externalFacts(context.Background(), dir, files, slog.New(slog.DiscardHandler))
+	if n != settleReads-1 || f["tick"] != int64(n) {
+		t.Errorf("after %d waits facts = %v, want tick=%d", n, f, settleReads-1)
+	}
+}
+
+// replaceFile writes a file whole: readers see the old content or the new,
+// never a part.
+func replaceFile(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -187,22 +186,11 @@ func (a *Agent) execute(ctx context.Context, j *job, msg *protocol.Assign) *prot
 }
 
 // prepareWorkspace makes the workspace directory of key, emptied first
-// when clean, and returns its path.
+// when clean, and returns its path. The key comes from the server and is
+// not trusted: plugin.PrepareWorkspace refuses any key that does not name
+// a real directory strictly inside the workspaces directory.
 func (a *Agent) prepareWorkspace(key string, clean bool) (string, error) {
-	rel := filepath.FromSlash(key)
-	if key == "" || !filepath.IsLocal(rel) {
-		return "", fmt.Errorf("workspace %q: the server sent a key that is not a relative path", key)
-	}
-	dir := filepath.Join(a.workspace, rel)
-	if clean {
-		if err := os.RemoveAll(dir); err != nil {
-			return "", fmt.Errorf("clean workspace %s: %w", dir, err)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create workspace %s: %w", dir, err)
-	}
-	return dir, nil
+	return plugin.PrepareWorkspace(a.workspace, key, clean)
 }
 
 // setState moves a job along.

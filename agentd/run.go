@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -57,8 +58,8 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 // start prepares the work directory: it kills the processes a crashed
-// predecessor left running, then loads the fetched plugins and the
-// undelivered output.
+// predecessor left running, loads (or makes) the agent's credential, then
+// loads the fetched plugins and the undelivered output.
 func (a *Agent) start() error {
 	killed, err := a.leftovers.KillAll()
 	for _, k := range killed {
@@ -72,6 +73,10 @@ func (a *Agent) start() error {
 			return fmt.Errorf("work directory: %w", err)
 		}
 	}
+	if a.credential, err = loadCredential(a.cfg.Workdir, a.httpBase, a.cfg.Name); err != nil {
+		return &FatalError{Msg: err.Error()}
+	}
+	os.Remove(filepath.Join(a.cfg.Workdir, "agent-id")) // the installation id of protocol version 1, replaced by the credential
 	a.plugins.loadAll(a.log)
 	return a.loadHeld()
 }

@@ -97,7 +97,7 @@ func (a *Agent) helloLocked() *protocol.Hello {
 		Version:      protocol.Version,
 		AgentVersion: a.cfg.Version,
 		Name:         a.cfg.Name,
-		Instance:     a.instance,
+		Credential:   a.credential,
 		Facts:        a.facts,
 		Labels:       a.cfg.Labels,
 		Pools:        a.cfg.Pools,

@@ -203,7 +203,7 @@ func fakeAgent(url, token, name string, stop <-chan struct{}, ready *sync.WaitGr
 		return err
 	}
 	defer c.Close()
-	hello, _ := protocol.Encode(&protocol.Hello{Version: protocol.Version, Name: name, Slots: 1,
+	hello, _ := protocol.Encode(&protocol.Hello{Version: protocol.Version, Name: name, Credential: "bench-credential-" + name + strings.Repeat("0", 32), Slots: 1,
 		Facts: map[string]any{"os": "linux", "arch": "amd64", "cpus": 2.0, "memory_total": 4e9}})
 	if err := c.WriteMessage(websocket.TextMessage, hello); err != nil {
 		return err

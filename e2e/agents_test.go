@@ -1,8 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +15,7 @@ import (
 // agentProc is a `baton agent` subprocess.
 type agentProc struct {
 	cmd *exec.Cmd
-	log *bytes.Buffer
+	log *syncBuffer
 }
 
 // agentToken creates an agent token on a server's data directory.
@@ -31,7 +31,7 @@ func agentToken(t *testing.T, s *server) string {
 // startAgentProc starts `baton agent` against a server.
 func startAgentProc(t *testing.T, s *server, token, name string, args ...string) *agentProc {
 	t.Helper()
-	a := &agentProc{log: &bytes.Buffer{}}
+	a := &agentProc{log: &syncBuffer{}}
 	all := append([]string{"agent", "--server", s.url, "--token", token, "--name", name, "--workdir", t.TempDir(), "--facts-dir", t.TempDir()}, args...)
 	a.cmd = exec.Command(baton, all...)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
@@ -201,5 +201,120 @@ tasks:
 		if l.Text != fmt.Sprintf("line %d", i+1) {
 			t.Fatalf("line %d is %q", i+1, l.Text)
 		}
+	}
+}
+
+// waitExit waits for an agent process to exit on its own and returns its
+// exit code.
+func (a *agentProc) waitExit(t *testing.T, within time.Duration) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- a.cmd.Wait() }()
+	select {
+	case <-done:
+		return a.cmd.ProcessState.ExitCode()
+	case <-time.After(within):
+		a.cmd.Process.Kill()
+		<-done
+		t.Fatalf("the agent did not exit within %s:\n%s", within, a.log)
+		return 0
+	}
+}
+
+// startAgentBare starts `baton agent` without waiting for it to come online.
+func startAgentBare(t *testing.T, s *server, token, name, workdir string) *agentProc {
+	t.Helper()
+	a := &agentProc{log: &syncBuffer{}}
+	a.cmd = exec.Command(baton, "agent", "--server", s.url, "--token", token, "--name", name, "--workdir", workdir, "--facts-dir", t.TempDir())
+	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if a.cmd.ProcessState == nil {
+			a.cmd.Process.Kill()
+			a.cmd.Wait()
+		}
+	})
+	return a
+}
+
+// TestAgentIdentity: an agent's name is held by the credential in its
+// workdir. The same workdir restarted is the same agent; another machine
+// claiming the name is refused and stops; a copy of the workdir cannot
+// take over while the agent is connected; after an operator resets the
+// credential the old one is refused and a new machine may register.
+func TestAgentIdentity(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, filepath.Join(dir, "data"), "--local-slots", "0")
+	token := agentToken(t, s)
+	home := filepath.Join(dir, "a1-workdir")
+	first := startAgentBare(t, s, token, "a1", home)
+	s.waitAgent("a1", "online")
+	info, err := os.Stat(filepath.Join(home, "agent-credential"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("the agent's credential file: %v, mode %v; want mode 0600", err, info)
+	}
+
+	other := startAgentBare(t, s, token, "a1", filepath.Join(dir, "another-machine"))
+	if code := other.waitExit(t, 30*time.Second); code != 1 || !strings.Contains(other.log.String(), "belongs to another agent") {
+		t.Errorf("another machine named a1: exit %d\n%s", code, other.log)
+	}
+
+	copied := filepath.Join(dir, "copied-workdir")
+	copyDir(t, home, copied)
+	clone := startAgentBare(t, s, token, "a1", copied)
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(clone.log.String(), "already connected") {
+		if time.Now().After(deadline) || clone.cmd.ProcessState != nil {
+			t.Fatalf("a copy of the workdir while a1 is connected:\n%s", clone.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	clone.cmd.Process.Kill()
+	clone.cmd.Wait()
+	s.waitAgent("a1", "online")
+
+	first.cmd.Process.Kill()
+	first.cmd.Wait()
+	s.waitAgent("a1", "offline")
+	again := startAgentBare(t, s, token, "a1", home)
+	s.waitAgent("a1", "online")
+
+	s.call("DELETE", "/api/v1/agents/a1/credential", "", 204, nil)
+	if code := again.waitExit(t, 10*time.Second); code != 1 || !strings.Contains(again.log.String(), "credential") {
+		t.Errorf("after the reset: exit %d\n%s", code, again.log)
+	}
+	old := startAgentBare(t, s, token, "a1", home)
+	if code := old.waitExit(t, 30*time.Second); code != 1 || !strings.Contains(old.log.String(), "agent-credential") {
+		t.Errorf("the old credential after the reset: exit %d\n%s", code, old.log)
+	}
+	startAgentBare(t, s, token, "a1", filepath.Join(dir, "rebuilt-machine"))
+	s.waitAgent("a1", "online")
+}
+
+// TestAgentExpireFlag: with --agent-expire, an agent gone longer than that
+// is removed.
+func TestAgentExpireFlag(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, filepath.Join(dir, "data"), "--local-slots", "0", "--agent-expire", "1s")
+	a := startAgentProc(t, s, agentToken(t, s), "short-lived")
+	a.cmd.Process.Kill()
+	a.cmd.Wait()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", s.url+"/api/v1/agents/short-lived", nil)
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNotFound {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent was not expired\n%s", s.log)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -47,6 +47,12 @@ type Store interface {
 	CreateAgentJob(ctx context.Context, j *model.AgentJob) error
 	GetAgentJob(ctx context.Context, jobID string) (*model.AgentJob, error)
 	DeleteAgentJob(ctx context.Context, jobID string) error
+	ClaimAgent(ctx context.Context, name, credentialHash string, tokenID int64, now time.Time) (model.AgentClaim, error)
+	ResetAgentCredential(ctx context.Context, name string, now time.Time) error
+	DeleteAgent(ctx context.Context, name string) error
+	StaleAgents(ctx context.Context, before time.Time) ([]string, error)
+	AgentTokenIDs(ctx context.Context) (map[int64]bool, error)
+	DeleteAgentToken(ctx context.Context, id int64) error
 }
 
 // Config holds what the engine is built from.
@@ -187,6 +193,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	go e.scheduleLoop()
 	go e.scheduleTriggers()
+	e.hub.start(e.ctx)
 	e.poke()
 	return nil
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -75,18 +74,12 @@ func (l *Local) WorkspacePath(key string) string {
 	return filepath.Join(l.root, filepath.FromSlash(key))
 }
 
-// PrepareWorkspace creates the workspace directory, emptying it first when clean.
+// PrepareWorkspace creates the workspace directory, emptying it first
+// when clean. Like an agent, it refuses a key that does not name a real
+// directory strictly inside root (see plugin.PrepareWorkspace).
 func (l *Local) PrepareWorkspace(_ context.Context, key string, clean bool) error {
-	dir := l.WorkspacePath(key)
-	if clean {
-		if err := os.RemoveAll(dir); err != nil {
-			return fmt.Errorf("clean workspace %s: %w", dir, err)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create workspace %s: %w", dir, err)
-	}
-	return nil
+	_, err := plugin.PrepareWorkspace(l.root, key, clean)
+	return err
 }
 
 // Acquire waits for a free slot.

@@ -30,6 +30,13 @@ type HubConfig struct {
 	// AgentGrace: the jobs of an agent offline this long fail with
 	// agent_lost and may be retried elsewhere (default 5 min).
 	AgentGrace time.Duration
+	// AgentExpire: an agent not seen this long (and with no job waiting
+	// for it) is removed, its name freed; 0 keeps agents until an operator
+	// removes them.
+	AgentExpire time.Duration
+	// RevokeCheck: how often the hub looks for agent tokens revoked by
+	// another process, to close their agents' connections (default 500 ms).
+	RevokeCheck time.Duration
 }
 
 // Hub keeps the agents connected to this server: their sessions, slots
@@ -48,7 +55,7 @@ type Hub struct {
 type agentState struct {
 	info      model.Agent
 	sess      *agentSession // nil while offline
-	instance  string        // the installation that last held the name (protocol.Hello.Instance); kept while offline
+	admitting bool          // a hello of this name is being checked; another waits
 	draining  bool          // the agent said it is stopping
 	used      int           // slots taken by jobs and reservations
 	jobs      map[string]*remoteJob
@@ -60,14 +67,6 @@ type agentState struct {
 	exec      *agentExec
 }
 
-// agentSession is one connection of an agent.
-type agentSession struct {
-	conn AgentConn
-	out  chan []byte
-	done chan struct{}
-	once sync.Once
-}
-
 func newHub(e *Engine, cfg HubConfig) *Hub {
 	if cfg.AgentTimeout <= 0 {
 		cfg.AgentTimeout = 60 * time.Second
@@ -75,7 +74,19 @@ func newHub(e *Engine, cfg HubConfig) *Hub {
 	if cfg.AgentGrace <= 0 {
 		cfg.AgentGrace = 5 * time.Minute
 	}
+	if cfg.RevokeCheck <= 0 {
+		cfg.RevokeCheck = 500 * time.Millisecond
+	}
 	return &Hub{e: e, cfg: cfg, agents: map[string]*agentState{}}
+}
+
+// start runs the hub's background work until ctx ends: closing the
+// connections of revoked tokens and expiring agents long gone.
+func (h *Hub) start(ctx context.Context) {
+	go h.watchTokens(ctx)
+	if h.cfg.AgentExpire > 0 {
+		go h.expireLoop(ctx)
+	}
 }
 
 // Timeout is how long an agent may stay silent; the HTTP layer sets its
@@ -92,9 +103,15 @@ func (h *Hub) stateLocked(name string) *agentState {
 	if a == nil {
 		a = &agentState{info: model.Agent{Name: name, State: model.AgentEnabled, Slots: 1}, jobs: map[string]*remoteJob{},
 			wake: make(chan struct{}), clean: map[string]bool{}}
-		if stored, err := h.e.store.GetAgent(context.Background(), name); err == nil {
+		stored, err := h.e.store.GetAgent(context.Background(), name)
+		switch {
+		case err == nil:
 			a.info = *stored
 			a.info.Online = false
+		case errors.Is(err, model.ErrNotFound):
+			// Never registered, or removed: a run that names it must move.
+			// Its first hello makes it present.
+			a.lost = true
 		}
 		a.exec = &agentExec{h: h, name: name}
 		h.agents[name] = a
@@ -108,29 +125,36 @@ func (a *agentState) wakeLocked() {
 	a.wake = make(chan struct{})
 }
 
-// Serve talks with one agent until the connection ends.
-func (h *Hub) Serve(conn AgentConn) {
+// Serve talks with one agent, connected with the agent token tok, until
+// the connection ends. The hello must prove the agent's name with its
+// credential and keep within what tok allows; see protocol's Identity.
+func (h *Hub) Serve(conn AgentConn, tok *model.AgentToken) {
 	hello, err := h.readHello(conn)
 	if err != nil {
 		h.e.log.Warn("agent refused", "address", conn.RemoteAddr(), "err", err)
 		return
 	}
-	refuse := func(other string) {
-		msg := fmt.Sprintf("the name %s is taken by another agent (%s); two agents cannot share a name: give this one another --name, or stop the other", hello.Name, other)
-		if data, err := protocol.Encode(&protocol.Error{Message: msg}); err == nil {
+	refuse := func(r *refusal) {
+		if data, err := protocol.Encode(&protocol.Error{Message: r.msg, Fatal: r.fatal}); err == nil {
 			conn.Send(data)
 		}
-		conn.Close("name in use")
-		h.e.log.Warn("agent refused: its name is taken by another agent", "agent", hello.Name, "address", conn.RemoteAddr(), "other", other)
+		conn.Close("refused: " + r.msg)
+		h.e.log.Warn("agent refused", "agent", hello.Name, "address", conn.RemoteAddr(), "token", tok.Name, "reason", r.msg, "fatal", r.fatal)
 	}
-	if other := h.nameTaken(hello); other != "" {
-		refuse(other)
+	release, busy := h.reserve(hello.Name)
+	if busy != nil {
+		refuse(busy)
 		return
 	}
-	sess := &agentSession{conn: conn, out: make(chan []byte, 1024), done: make(chan struct{})}
-	welcome, pending, other := h.attach(hello, sess, conn.RemoteAddr())
-	if other != "" { // another agent took the name meanwhile
-		refuse(other)
+	if r := h.admit(context.Background(), hello, tok); r != nil {
+		release()
+		refuse(r)
+		return
+	}
+	sess := newAgentSession(conn, tok.ID)
+	welcome, pending, busy := h.attach(hello, sess, conn.RemoteAddr())
+	if busy != nil {
+		refuse(busy)
 		return
 	}
 	go sess.writeLoop(h, hello.Name)
@@ -138,10 +162,35 @@ func (h *Hub) Serve(conn AgentConn) {
 	for _, m := range pending {
 		sess.send(h, m)
 	}
-	h.e.log.Info("agent connected", "agent", hello.Name, "address", conn.RemoteAddr(), "slots", hello.Slots, "held_jobs", len(hello.Jobs))
+	h.e.log.Info("agent connected", "agent", hello.Name, "address", conn.RemoteAddr(), "slots", hello.Slots, "held_jobs", len(hello.Jobs), "token", tok.Name)
 	h.e.poke()
 	reason := h.readLoop(hello.Name, sess)
 	h.detach(hello.Name, sess, reason)
+}
+
+// reserve holds a name while one hello of it is checked, so that two
+// connections of one agent, or a removal, cannot interleave with it; the
+// caller calls release unless attach takes over. A name being checked
+// already is refused (not fatal: the agent retries).
+func (h *Hub) reserve(name string) (release func(), busy *refusal) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a := h.stateLocked(name)
+	if a.admitting {
+		return nil, &refusal{msg: fmt.Sprintf("another connection of agent %s is being set up; this one retries", name)}
+	}
+	a.admitting = true
+	return func() {
+		h.mu.Lock()
+		a.admitting = false
+		if a.lost && a.sess == nil && len(a.jobs) == 0 && h.agents[name] == a {
+			// Unknown to storage and refused: forget it, so that hellos
+			// with made-up names do not pile up. Nothing waits on a lost
+			// agent.
+			delete(h.agents, name)
+		}
+		h.mu.Unlock()
+	}, nil
 }
 
 // readHello reads and checks an agent's first message.
@@ -181,42 +230,26 @@ func (h *Hub) readHello(conn AgentConn) (*protocol.Hello, error) {
 	return hello, nil
 }
 
-// nameTaken describes the agent that holds hello's name when hello comes
-// from another agent installation, or returns "". An installation holds
-// its name while it is connected and, once gone, while jobs it was given
-// still wait for it to come back (until the grace ends them as lost):
-// another agent taking the name then would have them failed as lost while
-// they may still be running. The same installation coming back (a new
-// connection, or a restart from the same workdir) is not another; an
-// agent that sends no instance is trusted, as before instances existed.
-func (h *Hub) nameTaken(hello *protocol.Hello) string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.nameTakenLocked(hello)
+// busyLocked describes why an agent that proved its credential cannot take
+// its connection now, or returns nil: it is connected and was heard from
+// within protocol.StaleSession. That connection is this agent's previous
+// one, not yet seen to be dead, or another machine runs with a copy of its
+// workdir; either way the newcomer retries.
+func (h *Hub) busyLocked(a *agentState) *refusal {
+	if !a.connectedLocked() || time.Since(a.info.LastSeen) >= protocol.StaleSession {
+		return nil
+	}
+	return &refusal{msg: fmt.Sprintf("agent %s is already connected from %s since %s. If that is this agent's previous connection, the server drops it once it has been silent for %s and this agent gets in then (it retries). If another machine runs with a copy of this agent's workdir, stop one of them: two machines cannot share an agent's identity",
+		a.info.Name, a.info.Address, a.info.ConnectedAt.Format(time.RFC3339), protocol.StaleSession)}
 }
 
-func (h *Hub) nameTakenLocked(hello *protocol.Hello) string {
-	a := h.agents[hello.Name]
-	if a == nil || a.instance == "" || hello.Instance == "" || a.instance == hello.Instance {
-		return ""
-	}
-	if a.sess != nil {
-		return fmt.Sprintf("connected from %s since %s", a.info.Address, a.info.ConnectedAt.Format(time.RFC3339))
-	}
-	for _, j := range a.jobs {
-		if j.sent && !j.ended() {
-			return fmt.Sprintf("offline since %s, its job %s waiting for it to come back", a.info.LastSeen.Format(time.RFC3339), j.id)
-		}
-	}
-	return ""
-}
-
-// attach makes sess the agent's connection and works out the welcome:
-// for every job the agent holds, whether to go on, forget it (its result
-// is stored) or drop it. Jobs the hub gave the agent that it no longer
-// holds are lost now. It returns the welcome and the assigns still to send,
-// or, when another agent has taken the name since nameTaken looked, who.
-func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*protocol.Welcome, []any, string) {
+// attach makes sess the agent's connection, in place of a stale one, and
+// works out the welcome: for every job the agent holds, whether to go on,
+// forget it (its result is stored) or drop it. Jobs the hub gave the agent
+// that it no longer holds are lost now. It returns the welcome and the
+// assigns still to send, or why the agent cannot take its connection now.
+// It ends the reservation of the name.
+func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*protocol.Welcome, []any, *refusal) {
 	ctx := context.Background()
 	now := time.Now()
 	// Decide about held jobs from storage first, without the lock.
@@ -224,6 +257,15 @@ func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*p
 	for _, hj := range hello.Jobs {
 		verdicts[hj.JobID] = h.judge(ctx, hello.Name, hj.JobID)
 	}
+	h.mu.Lock()
+	a := h.stateLocked(hello.Name)
+	busy := h.busyLocked(a)
+	if busy != nil {
+		a.admitting = false
+		h.mu.Unlock()
+		return nil, nil, busy
+	}
+	h.mu.Unlock()
 	info := model.Agent{Name: hello.Name, Facts: hello.Facts, Labels: hello.Labels, Pools: hello.Pools, Slots: hello.Slots,
 		Version: hello.AgentVersion, Workdir: hello.Workdir, Address: addr, ConnectedAt: now, LastSeen: now, Online: true}
 	if err := h.e.store.AgentConnected(ctx, &info); err != nil {
@@ -232,14 +274,12 @@ func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*p
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if other := h.nameTakenLocked(hello); other != "" {
-		return nil, nil, other
-	}
-	a := h.stateLocked(hello.Name)
+	a.admitting = false
 	if old := a.sess; old != nil {
+		h.e.log.Warn("replacing an agent's silent connection with its new one", "agent", hello.Name, "silent_for", time.Since(a.info.LastSeen).Round(time.Second))
 		old.close("replaced by a new connection of the same agent")
 	}
-	a.sess, a.instance, a.draining, a.lost, a.seenSaved = sess, hello.Instance, hello.Draining, false, now
+	a.sess, a.draining, a.lost, a.seenSaved = sess, hello.Draining, false, now
 	if a.lostTimer != nil {
 		a.lostTimer.Stop()
 		a.lostTimer = nil
@@ -289,7 +329,7 @@ func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*p
 	}
 	sort.Strings(w.Drop)
 	a.wakeLocked()
-	return w, pending, ""
+	return w, pending, nil
 }
 
 // jobVerdict says what to do with a job an agent holds.
@@ -450,49 +490,4 @@ func (h *Hub) handle(name string, sess *agentSession, msg any) error {
 		return nil
 	}
 	return fmt.Errorf("an agent may not send %T", msg)
-}
-
-// send queues a message for the agent; a connection too slow to keep up is
-// closed rather than let the queue grow.
-func (s *agentSession) send(h *Hub, msg any) {
-	data, err := protocol.Encode(msg)
-	if err != nil {
-		h.e.log.Error("could not encode a message for an agent", "err", err)
-		return
-	}
-	select {
-	case s.out <- data:
-	case <-s.done:
-	default:
-		s.close("the agent does not read its messages fast enough")
-	}
-}
-
-// heartbeat is the server's side of the application heartbeat.
-var heartbeat, _ = protocol.Encode(&protocol.Heartbeat{})
-
-func (s *agentSession) writeLoop(h *Hub, name string) {
-	beat := time.NewTicker(protocol.HeartbeatInterval)
-	defer beat.Stop()
-	for {
-		var data []byte
-		select {
-		case data = <-s.out:
-		case <-beat.C:
-			data = heartbeat
-		case <-s.done:
-			return
-		}
-		if err := s.conn.Send(data); err != nil {
-			s.close("write failed: " + err.Error())
-			return
-		}
-	}
-}
-
-func (s *agentSession) close(reason string) {
-	s.once.Do(func() {
-		close(s.done)
-		s.conn.Close(reason)
-	})
 }

@@ -96,10 +96,16 @@ func (x *agentExec) PrepareWorkspace(_ context.Context, key string, clean bool) 
 	return nil
 }
 
+// connectedLocked reports whether the agent has a connection that is not
+// being cut off.
+func (a *agentState) connectedLocked() bool {
+	return a.sess != nil && !a.sess.cut.Load()
+}
+
 // usableLocked reports whether the agent may take a job now: connected,
 // enabled, not draining.
 func (a *agentState) usableLocked() bool {
-	return a.sess != nil && !a.draining && a.info.State == model.AgentEnabled
+	return a.connectedLocked() && !a.draining && a.info.State == model.AgentEnabled
 }
 
 // Gone reports that the agent is lost, draining or disabled.
@@ -133,7 +139,7 @@ func (x *agentExec) Acquire(ctx context.Context) error {
 		case a.lost || a.draining || a.info.State != model.AgentEnabled:
 			x.h.mu.Unlock()
 			return errAgentGone
-		case a.sess != nil && a.used < a.info.Slots:
+		case a.connectedLocked() && a.used < a.info.Slots:
 			a.used++
 			x.h.mu.Unlock()
 			return nil
@@ -196,9 +202,9 @@ func (x *agentExec) Execute(ctx context.Context, job plugin.Job, sink plugin.Sin
 		delete(a.clean, job.WorkspaceKey)
 	}
 	a.jobs[id] = j
-	sess := a.sess
-	if sess != nil {
-		j.sent = true
+	var sess *agentSession
+	if a.connectedLocked() {
+		sess, j.sent = a.sess, true
 	}
 	x.h.mu.Unlock()
 	if sess != nil {

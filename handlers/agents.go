@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -36,6 +37,15 @@ func (h *Handler) agentAuth(r *http.Request) (*model.AgentToken, error) {
 	return t, err
 }
 
+// agentTokenKey holds the agent token of a request requireAgent let in.
+type agentTokenKey struct{}
+
+// requestAgentToken returns the agent token requireAgent checked.
+func requestAgentToken(r *http.Request) *model.AgentToken {
+	t, _ := r.Context().Value(agentTokenKey{}).(*model.AgentToken)
+	return t
+}
+
 // requireAgent lets a request through with a valid agent token.
 func (h *Handler) requireAgent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -49,19 +59,24 @@ func (h *Handler) requireAgent(next http.Handler) http.Handler {
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "agent token required: create one with `baton agent-token create` on the server and pass it with --token"})
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), agentTokenKey{}, t)))
 	})
 }
 
 // agentConnect hands an agent's websocket to the hub for as long as it lasts.
 func (h *Handler) agentConnect(w http.ResponseWriter, r *http.Request) {
+	tok := requestAgentToken(r)
+	if tok == nil { // requireAgent guards the route; never serve without a token
+		writeJSON(w, http.StatusUnauthorized, apiError{Error: "agent token required"})
+		return
+	}
 	c, err := agentUpgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
 	conn := newAgentConn(c, h.engine.Hub().Timeout(), r.RemoteAddr)
 	defer conn.Close("server closed the connection")
-	h.engine.Hub().Serve(conn)
+	h.engine.Hub().Serve(conn, tok)
 }
 
 // agentPlugin sends a plugin, by content hash, to an agent that lacks it.

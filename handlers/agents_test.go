@@ -21,6 +21,7 @@ import (
 	"baton/agentd"
 	"baton/auth"
 	"baton/engine"
+	"baton/model"
 	"baton/plugin"
 	"baton/protocol"
 )
@@ -41,7 +42,7 @@ func newFleet(t *testing.T, reg *plugin.Registry, hub engine.HubConfig) *fleet {
 // fleetToken makes an agent token.
 func fleetToken(t testing.TB, a *apiHarness) string {
 	token, hash, prefix := auth.NewToken()
-	if _, err := a.store.CreateAgentToken(context.Background(), "test", hash, prefix); err != nil {
+	if _, err := a.store.CreateAgentToken(context.Background(), &model.AgentToken{Name: "test", Prefix: prefix}, hash); err != nil {
 		t.Fatal(err)
 	}
 	return token
@@ -53,6 +54,7 @@ type agentOpts struct {
 	slots   int
 	server  string // URL to dial, when not the server itself (a proxy)
 	workdir string // default: a new temporary directory
+	token   string // agent token; default: the fleet's
 }
 
 // startAgent runs an agent until the test ends, or until stop is called,
@@ -77,7 +79,10 @@ func (f *fleet) startAgentTB(tb testing.TB, name string, o agentOpts) (stop func
 	if o.workdir == "" {
 		o.workdir = tb.TempDir()
 	}
-	ag, err := agentd.New(agentd.Config{Server: o.server, Token: f.agentToken, Name: name, Pools: o.pools, Labels: o.labels,
+	if o.token == "" {
+		o.token = f.agentToken
+	}
+	ag, err := agentd.New(agentd.Config{Server: o.server, Token: o.token, Name: name, Pools: o.pools, Labels: o.labels,
 		FactsDir: tb.TempDir(), Slots: o.slots, Workdir: o.workdir, Grace: 5 * time.Second, Version: "test",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -416,7 +421,7 @@ func TestAgentBadMessages(t *testing.T) {
 		}
 		return c
 	}
-	hello, _ := protocol.Encode(&protocol.Hello{Version: protocol.Version, Name: "rogue", Slots: 1})
+	hello, _ := protocol.Encode(&protocol.Hello{Version: protocol.Version, Name: "rogue", Credential: strings.Repeat("r0", 32), Slots: 1})
 	for name, frame := range map[string][]byte{
 		"garbage":   []byte(`{"type": "log", "job_id": `),
 		"unknown":   []byte(`{"type": "launch"}`),
@@ -489,74 +494,6 @@ tasks:
 	}
 	if r.Agent != "builder" {
 		t.Errorf("run placed on %q", r.Agent)
-	}
-}
-
-// TestAgentNameInUse: a second agent installation that claims the name of
-// one that is connected, or that is away with a job waiting for it, is
-// refused with a message saying so; the first comes back and its job
-// ends once, on it. The same installation reconnecting takes its name back.
-func TestAgentNameInUse(t *testing.T) {
-	f := newFleet(t, plugin.NewRegistry(), engine.HubConfig{})
-	p := newProxy(t, strings.TrimPrefix(f.srv.URL, "http://"))
-	workdir := t.TempDir()
-	f.startAgent("busy", agentOpts{pools: []string{"b"}, server: p.url(), workdir: workdir})
-	f.do("PUT", "/api/v1/compositions/slow", "name: slow\nrequires: {pool: b}\ntasks:\n  - id: t\n    run: echo started; sleep 2; echo finished\n", http.StatusCreated, nil)
-	var run runJSON
-	f.do("POST", "/api/v1/compositions/slow/runs", "", http.StatusCreated, &run)
-	f.waitRun(run.ID, func(r runJSON) bool { return r.LogLines != nil && *r.LogLines >= 2 })
-
-	// hello sends a hello as an agent of the name would, and returns the answer.
-	hello := func(instance string) any {
-		t.Helper()
-		ws := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/api/v1/agents/connect"
-		c, resp, err := websocket.DefaultDialer.Dial(ws, http.Header{"Authorization": {"Bearer " + f.agentToken}})
-		if err != nil {
-			t.Fatalf("dial: %v %v", err, resp)
-		}
-		defer c.Close()
-		data, _ := protocol.Encode(&protocol.Hello{Version: protocol.Version, Name: "busy", Instance: instance, Slots: 1})
-		if err := c.WriteMessage(websocket.TextMessage, data); err != nil {
-			t.Fatal(err)
-		}
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		_, data, err = c.ReadMessage()
-		if err != nil {
-			t.Fatalf("no answer to hello: %v", err)
-		}
-		msg, err := protocol.Decode(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return msg
-	}
-	refused := func(msg any, why string) {
-		t.Helper()
-		if e, ok := msg.(*protocol.Error); !ok || !strings.Contains(e.Message, "is taken by another agent") || !strings.Contains(e.Message, why) || e.Fatal {
-			t.Fatalf("answer to another installation = %#v; want a non-fatal error saying the name is taken (%s)", msg, why)
-		}
-	}
-	refused(hello("another-installation"), "connected from")
-
-	// The first agent's connection drops: its job waits for it, and the
-	// name with it.
-	p.cut()
-	f.waitAgent("busy", "offline")
-	refused(hello("another-installation"), "waiting for it to come back")
-	p.restore()
-	r := f.waitRun(run.ID, func(r runJSON) bool { return r.Status == "succeeded" || r.Status == "failed" })
-	if r.Status != "succeeded" || r.Tasks[0].Attempt != 1 {
-		t.Fatalf("the first agent's run: %+v", r)
-	}
-	f.waitAgent("busy", "online")
-
-	// The same installation (its identity is in its workdir) is let in.
-	id, err := os.ReadFile(filepath.Join(workdir, "agent-id"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if msg := hello(strings.TrimSpace(string(id))); func() bool { _, ok := msg.(*protocol.Welcome); return !ok }() {
-		t.Fatalf("the same installation reconnecting got %#v, want a welcome", msg)
 	}
 }
 

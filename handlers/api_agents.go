@@ -31,12 +31,17 @@ type agentJSON struct {
 	ConnectedAt *time.Time        `json:"connected_at,omitempty"`
 	LastSeen    *time.Time        `json:"last_seen,omitempty"`
 	LastError   string            `json:"last_error,omitempty"`
+	// Registered: a credential holds the agent's name (see docs/agents.md).
+	Registered   bool       `json:"registered"`
+	RegisteredAt *time.Time `json:"registered_at,omitempty"`
+	TokenID      int64      `json:"token_id,omitempty"`
 }
 
 func toAgentJSON(v engine.AgentView) agentJSON {
 	j := agentJSON{Name: v.Name, Status: v.Status, State: string(v.State), Local: v.Local, Facts: v.Facts, Labels: v.AllLabels(),
 		Pools: v.AllPools(), SetLabels: v.SetLabels, SetPools: v.SetPools, Slots: v.Slots, SlotsUsed: v.SlotsUsed, Jobs: v.Jobs,
-		Version: v.Version, Address: v.Address, ConnectedAt: timePtr(v.ConnectedAt), LastSeen: timePtr(v.LastSeen), LastError: v.LastError}
+		Version: v.Version, Address: v.Address, ConnectedAt: timePtr(v.ConnectedAt), LastSeen: timePtr(v.LastSeen), LastError: v.LastError,
+		Registered: v.Registered, RegisteredAt: timePtr(v.RegisteredAt), TokenID: v.TokenID}
 	if j.Facts == nil {
 		j.Facts = map[string]any{}
 	}
@@ -156,35 +161,87 @@ func (h *Handler) apiAgentPatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toAgentJSON(v))
 }
 
+// apiAgentDelete removes an agent that is not connected.
+func (h *Handler) apiAgentDelete(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if name == "local" {
+		h.fail(w, r, &badInput{"the server's own executor cannot be removed; --local-slots 0 turns it off"})
+		return
+	}
+	if err := h.engine.RemoveAgent(r.Context(), name); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiAgentCredentialReset revokes an agent's credential: its connection
+// closes and the name is free to register again.
+func (h *Handler) apiAgentCredentialReset(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if name == "local" {
+		h.fail(w, r, &badInput{"the server's own executor has no credential"})
+		return
+	}
+	if err := h.engine.ResetCredential(r.Context(), name); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 type agentTokenJSON struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	Prefix    string     `json:"prefix"`
-	Token     string     `json:"token,omitempty"` // only when created
-	CreatedAt time.Time  `json:"created_at"`
-	LastUsed  *time.Time `json:"last_used_at,omitempty"`
+	ID          int64             `json:"id"`
+	Name        string            `json:"name"`
+	Prefix      string            `json:"prefix"`
+	Token       string            `json:"token,omitempty"` // only when created
+	CreatedAt   time.Time         `json:"created_at"`
+	LastUsed    *time.Time        `json:"last_used_at,omitempty"`
+	NamePattern string            `json:"name_pattern,omitempty"`
+	Pools       []string          `json:"pools,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+}
+
+func toAgentTokenJSON(t *model.AgentToken) agentTokenJSON {
+	return agentTokenJSON{ID: t.ID, Name: t.Name, Prefix: t.Prefix, CreatedAt: t.CreatedAt, LastUsed: timePtr(t.LastUsedAt),
+		NamePattern: t.NamePattern, Pools: t.Pools, Labels: t.Labels}
+}
+
+// newAgentToken checks a token's name and limits, makes the token and
+// stores it. A bad input is a *badInput naming the field.
+func (h *Handler) newAgentToken(r *http.Request, t *model.AgentToken) (string, *model.AgentToken, error) {
+	t.Name = strings.TrimSpace(t.Name)
+	if t.Name == "" || len(t.Name) > 100 {
+		return "", nil, &badInput{"name: give the token a name of at most 100 characters, such as build-agents"}
+	}
+	if err := engine.CheckTokenScope(t); err != nil {
+		return "", nil, &badInput{err.Error()}
+	}
+	token, hash, prefix := auth.NewToken()
+	t.Prefix = prefix
+	stored, err := h.store.CreateAgentToken(r.Context(), t, hash)
+	return token, stored, err
 }
 
 func (h *Handler) apiAgentTokenCreate(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Name string `json:"name"`
+		Name        string            `json:"name"`
+		NamePattern string            `json:"name_pattern"`
+		Pools       []string          `json:"pools"`
+		Labels      map[string]string `json:"labels"`
 	}
 	if err := decodeBody(w, r, &req); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	req.Name = strings.TrimSpace(req.Name)
-	if req.Name == "" || len(req.Name) > 100 {
-		h.fail(w, r, &badInput{"name: give the token a name of at most 100 characters, such as build-agents"})
-		return
-	}
-	token, hash, prefix := auth.NewToken()
-	t, err := h.store.CreateAgentToken(r.Context(), req.Name, hash, prefix)
+	token, t, err := h.newAgentToken(r, &model.AgentToken{Name: req.Name, NamePattern: req.NamePattern, Pools: req.Pools, Labels: req.Labels})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, agentTokenJSON{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Token: token, CreatedAt: t.CreatedAt})
+	out := toAgentTokenJSON(t)
+	out.Token = token
+	writeJSON(w, http.StatusCreated, out)
 }
 
 func (h *Handler) apiAgentTokenList(w http.ResponseWriter, r *http.Request) {
@@ -195,7 +252,7 @@ func (h *Handler) apiAgentTokenList(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]agentTokenJSON, len(toks))
 	for i, t := range toks {
-		out[i] = agentTokenJSON{ID: t.ID, Name: t.Name, Prefix: t.Prefix, CreatedAt: t.CreatedAt, LastUsed: timePtr(t.LastUsedAt)}
+		out[i] = toAgentTokenJSON(t)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"agent_tokens": out})
 }
@@ -206,7 +263,7 @@ func (h *Handler) apiAgentTokenDelete(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, &badInput{"token id is not a number"})
 		return
 	}
-	if err := h.store.DeleteAgentToken(r.Context(), id); err != nil {
+	if err := h.engine.RevokeAgentToken(r.Context(), id); err != nil {
 		h.fail(w, r, err)
 		return
 	}

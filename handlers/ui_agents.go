@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"baton/auth"
 	"baton/engine"
+	"baton/model"
 	"baton/protocol"
 	"baton/views/components"
 	"baton/views/pages"
@@ -68,7 +68,13 @@ func (h *Handler) agentModel(r *http.Request, name string) (pages.Agent, error) 
 	}
 	m := pages.Agent{Layout: h.page(r, "Agent "+name, "agents"), Now: time.Now(), Row: agentRow(v), State: string(v.State),
 		SetPools: strings.Join(v.SetPools, "\n"), SetLabels: labelText(v.SetLabels, "\n"),
-		Address: v.Address, Version: v.Version, LastError: v.LastError}
+		Address: v.Address, Version: v.Version, LastError: v.LastError, Online: v.Online, Registered: v.Registered}
+	if v.Registered {
+		m.Identity = "registered " + v.RegisteredAt.Format("2006-01-02 15:04")
+		if v.TokenID != 0 {
+			m.Identity += fmt.Sprintf(", last connected with agent token #%d", v.TokenID)
+		}
+	}
 	m.Reported = "pools " + strings.Join(v.Pools, ", ") + "; labels " + labelText(v.Labels, ", ")
 	if len(v.Pools) == 0 && len(v.Labels) == 0 {
 		m.Reported = "nothing"
@@ -136,13 +142,52 @@ func (h *Handler) agentUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) agentPageError(w http.ResponseWriter, r *http.Request, name, msg string) {
+	h.agentPageStatus(w, r, name, msg, http.StatusUnprocessableEntity)
+}
+
+// agentPageStatus shows an agent's page with an error and a status.
+func (h *Handler) agentPageStatus(w http.ResponseWriter, r *http.Request, name, msg string, status int) {
 	m, err := h.agentModel(r, name)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	m.Error = msg
-	h.render(w, r, http.StatusUnprocessableEntity, pages.AgentPage(m))
+	h.render(w, r, status, pages.AgentPage(m))
+}
+
+// agentRemove is the Remove button of an agent's page.
+func (h *Handler) agentRemove(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	err := h.engine.RemoveAgent(r.Context(), name)
+	var state *engine.StateError
+	if errors.As(err, &state) {
+		h.agentPageStatus(w, r, name, state.Msg, http.StatusConflict)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(r, true, "Agent "+name+" removed; its name is free.")
+	http.Redirect(w, r, "/agents", http.StatusSeeOther)
+}
+
+// agentCredentialReset is the Reset credential button of an agent's page.
+func (h *Handler) agentCredentialReset(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	err := h.engine.ResetCredential(r.Context(), name)
+	var state *engine.StateError
+	if errors.As(err, &state) {
+		h.agentPageStatus(w, r, name, state.Msg, http.StatusConflict)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.flash(r, true, "The credential of agent "+name+" is reset: it was disconnected and cannot come back with it; the next agent its token allows may register the name.")
+	http.Redirect(w, r, "/agents/"+name, http.StatusSeeOther)
 }
 
 func (h *Handler) agentTokensModel(r *http.Request) (pages.AgentTokens, error) {
@@ -153,7 +198,8 @@ func (h *Handler) agentTokensModel(r *http.Request) (pages.AgentTokens, error) {
 	m := pages.AgentTokens{Layout: h.page(r, "Agent tokens", "settings"), Now: time.Now(), Server: scheme + "://" + r.Host}
 	toks, err := h.store.ListAgentTokens(r.Context())
 	for _, t := range toks {
-		m.Tokens = append(m.Tokens, pages.TokenRow{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Created: t.CreatedAt, LastUsed: t.LastUsedAt})
+		m.Tokens = append(m.Tokens, pages.AgentTokenRow{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Created: t.CreatedAt, LastUsed: t.LastUsedAt,
+			Scope: engine.ScopeText(t)})
 	}
 	return m, err
 }
@@ -168,27 +214,49 @@ func (h *Handler) agentTokens(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) agentTokenCreate(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimSpace(r.FormValue("name"))
+	form := pages.AgentTokenForm{Name: r.FormValue("name"), NamePattern: strings.TrimSpace(r.FormValue("name_pattern")),
+		Pools: r.FormValue("pools"), Labels: r.FormValue("labels")}
+	fail := func(msg string) {
+		m, err := h.agentTokensModel(r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		m.Error, m.Form = msg, form
+		h.render(w, r, http.StatusUnprocessableEntity, pages.AgentTokensPage(m))
+	}
+	t := &model.AgentToken{Name: form.Name, NamePattern: form.NamePattern,
+		Pools: strings.FieldsFunc(form.Pools, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' })}
+	for _, line := range strings.Split(form.Labels, "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			fail(fmt.Sprintf("labels: write %q as key=value (key=* allows any value)", line))
+			return
+		}
+		if t.Labels == nil {
+			t.Labels = map[string]string{}
+		}
+		t.Labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	token, _, err := h.newAgentToken(r, t)
+	var bad *badInput
+	if errors.As(err, &bad) {
+		fail(bad.msg)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	m, err := h.agentTokensModel(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if name == "" || len(name) > 100 {
-		m.Error = "give the token a name of at most 100 characters, such as build-agents"
-		h.render(w, r, http.StatusUnprocessableEntity, pages.AgentTokensPage(m))
-		return
-	}
-	token, hash, prefix := auth.NewToken()
-	if _, err := h.store.CreateAgentToken(r.Context(), name, hash, prefix); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if m, err = h.agentTokensModel(r); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	m.NewToken, m.NewName = token, name
+	m.NewToken, m.NewName = token, t.Name
 	h.render(w, r, http.StatusOK, pages.AgentTokensPage(m))
 }
 
@@ -198,10 +266,10 @@ func (h *Handler) agentTokenRevoke(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, &badInput{"token id is not a number"})
 		return
 	}
-	if err := h.store.DeleteAgentToken(r.Context(), id); err != nil {
+	if err := h.engine.RevokeAgentToken(r.Context(), id); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.flash(r, true, "The agent token is revoked: agents using it cannot connect again.")
+	h.flash(r, true, "The agent token is revoked: agents connected with it were disconnected, and it lets no agent in any more.")
 	http.Redirect(w, r, "/settings/agent-tokens", http.StatusSeeOther)
 }

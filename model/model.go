@@ -256,6 +256,11 @@ type Agent struct {
 	ConnectedAt time.Time
 	LastSeen    time.Time
 	LastError   string
+	// Registered says a credential holds the name; RegisteredAt is when
+	// it was claimed, TokenID the agent token last used to connect.
+	Registered   bool
+	RegisteredAt time.Time
+	TokenID      int64
 }
 
 // AllLabels returns the reported labels with the operator's on top.
@@ -284,12 +289,18 @@ func (a *Agent) AllPools() []string {
 }
 
 // AgentToken is a token agents authenticate with; only its hash is stored.
+// NamePattern, Pools and Labels limit what an agent connecting with it may
+// claim: a name matching the glob, only these pools, only these labels (a
+// value "*" allows any value of its key). Empty means no limit.
 type AgentToken struct {
-	ID         int64
-	Name       string
-	Prefix     string
-	CreatedAt  time.Time
-	LastUsedAt time.Time
+	ID          int64
+	Name        string
+	Prefix      string
+	CreatedAt   time.Time
+	LastUsedAt  time.Time
+	NamePattern string
+	Pools       []string
+	Labels      map[string]string
 }
 
 // AgentJob is one job given to an agent and how much of its log is stored.

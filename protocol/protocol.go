@@ -30,8 +30,38 @@
 //	server → agent   error     why the server is about to close the connection
 //
 // The first message on a connection is the agent's hello; the server
-// answers welcome, or error and closes (a Version mismatch, a name already
-// connected). Only after welcome may either side send anything else.
+// answers welcome, or error and closes. Only after welcome may either side
+// send anything else.
+//
+// # Identity
+//
+// The agent token says that a machine may connect; the credential says
+// which agent it is. On its first start an agent makes a credential (at
+// least 32 random bytes, written as text of MinCredential to MaxCredential
+// printable ASCII characters), keeps it in its workdir readable by its user
+// only, and sends it in every hello. The server keeps only a hash of it:
+//
+//   - a name no credential holds yet (a new agent, or one an operator reset
+//     or removed) is taken by the hello's credential: the agent is
+//     registered;
+//   - a name held by the hello's credential is the same agent: a
+//     reconnect, a restart, or a copy of its workdir;
+//   - a name held by another credential, a credential an operator reset,
+//     and a hello without a credential are refused (Fatal: the agent stops;
+//     a person must act);
+//   - the agent token must allow what the hello claims: its name pattern,
+//     pools and labels (a refusal is Fatal);
+//   - while the agent is connected and heard from within StaleSession, a
+//     second connection proving the same credential is refused, not Fatal
+//     (the agent retries): the first connection may be a dead one the
+//     server has not noticed yet, or another machine runs with a copy of the
+//     workdir. One silent for longer is closed and replaced.
+//
+// Revoking the agent token, or resetting the agent's credential, makes the
+// server send error (Fatal) and close the connection at once; the agent's
+// jobs then follow the rules for an agent that went away. Version 1 of the
+// protocol had no credential: the agent's name was trusted, and a server of
+// version 2 refuses such agents as a Version mismatch.
 //
 // # Jobs and delivery
 //
@@ -88,8 +118,9 @@ import (
 )
 
 // Version is the protocol version. Hello and welcome carry it; a server
-// and an agent with different versions refuse each other.
-const Version = 1
+// and an agent with different versions refuse each other. Version 2 added
+// Hello.Credential.
+const Version = 2
 
 // Limits and timings of the protocol.
 const (
@@ -108,6 +139,13 @@ const (
 	HeartbeatInterval = 10 * time.Second
 	// MaxBackoff caps the agent's wait between reconnect attempts.
 	MaxBackoff = 30 * time.Second
+	// StaleSession is how long a connected agent may stay silent before a
+	// new connection proving its credential replaces the old one, rather
+	// than being refused.
+	StaleSession = 25 * time.Second
+	// MinCredential and MaxCredential bound the length of a credential.
+	MinCredential = 32
+	MaxCredential = 256
 )
 
 // Message types.
@@ -131,15 +169,13 @@ type Hello struct {
 	Version      int    `json:"version"`
 	AgentVersion string `json:"agent_version"`
 	Name         string `json:"name"`
-	// Instance identifies the agent installation (kept in its workdir): a
-	// second installation that claims an agent's name is refused while
-	// that agent is connected or jobs wait for it; the same installation
-	// reconnecting or restarted takes its name back.
-	Instance string            `json:"instance,omitempty"`
-	Facts    map[string]any    `json:"facts"`
-	Labels   map[string]string `json:"labels,omitempty"`
-	Pools    []string          `json:"pools,omitempty"`
-	Slots    int               `json:"slots"`
+	// Credential proves the agent's name (see Identity). It is a secret:
+	// never log it.
+	Credential string            `json:"credential"`
+	Facts      map[string]any    `json:"facts"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Pools      []string          `json:"pools,omitempty"`
+	Slots      int               `json:"slots"`
 	// Workdir is where the agent keeps workspaces; a workspace key
 	// "<composition>/<n>" is a directory under it.
 	Workdir string `json:"workdir"`
@@ -271,8 +307,23 @@ type Heartbeat struct {
 type Error struct {
 	Type    string `json:"type"`
 	Message string `json:"message"`
-	// Fatal tells the agent not to reconnect (a version mismatch).
+	// Fatal tells the agent not to reconnect: a version mismatch, a
+	// refused credential, a claim its token does not allow, a revoked
+	// token or credential. It reports Message and stops.
 	Fatal bool `json:"fatal,omitempty"`
+}
+
+// CheckCredential reports what is wrong with a credential as text, or nil.
+func CheckCredential(c string) error {
+	if len(c) < MinCredential || len(c) > MaxCredential {
+		return fmt.Errorf("a credential has %d to %d characters, not %d", MinCredential, MaxCredential, len(c))
+	}
+	for i := 0; i < len(c); i++ {
+		if c[i] <= ' ' || c[i] > '~' {
+			return errors.New("a credential is printable ASCII without spaces")
+		}
+	}
+	return nil
 }
 
 // ErrTooLarge is returned for a message over MaxMessageBytes.

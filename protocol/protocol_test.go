@@ -89,3 +89,25 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckCredential(t *testing.T) {
+	tests := []struct {
+		cred string
+		ok   bool
+	}{
+		{strings.Repeat("a1", 32), true},
+		{strings.Repeat("x", MinCredential), true},
+		{strings.Repeat("x", MaxCredential), true},
+		{"", false},
+		{strings.Repeat("x", MinCredential-1), false},
+		{strings.Repeat("x", MaxCredential+1), false},
+		{strings.Repeat("x", 40) + " " + strings.Repeat("y", 10), false},
+		{strings.Repeat("x", 40) + "\n", false},
+		{strings.Repeat("é", 20), false},
+	}
+	for _, tt := range tests {
+		if err := CheckCredential(tt.cred); (err == nil) != tt.ok {
+			t.Errorf("CheckCredential(%q) = %v, want ok %v", tt.cred, err, tt.ok)
+		}
+	}
+}

@@ -11,17 +11,17 @@ import (
 )
 
 const agentColumns = `name, facts, labels, pools, set_labels, set_pools, slots, state, online, version, workdir, address,
-	connected_at, last_seen, last_error`
+	connected_at, last_seen, last_error, credential_hash != '', registered_at, token_id`
 
 func scanAgent(sc scanner) (*model.Agent, error) {
 	var a model.Agent
 	var facts, labels, pools, setLabels, setPools string
-	var connected, seen int64
+	var connected, seen, registered int64
 	if err := sc.Scan(&a.Name, &facts, &labels, &pools, &setLabels, &setPools, &a.Slots, &a.State, &a.Online, &a.Version,
-		&a.Workdir, &a.Address, &connected, &seen, &a.LastError); err != nil {
+		&a.Workdir, &a.Address, &connected, &seen, &a.LastError, &a.Registered, &registered, &a.TokenID); err != nil {
 		return nil, err
 	}
-	a.ConnectedAt, a.LastSeen = fromMicros(connected), fromMicros(seen)
+	a.ConnectedAt, a.LastSeen, a.RegisteredAt = fromMicros(connected), fromMicros(seen), fromMicros(registered)
 	if err := errors.Join(fromJSON(facts, &a.Facts), fromJSON(labels, &a.Labels), fromJSON(pools, &a.Pools),
 		fromJSON(setLabels, &a.SetLabels), fromJSON(setPools, &a.SetPools)); err != nil {
 		return nil, fmt.Errorf("decode agent %s: %w", a.Name, err)
@@ -163,81 +163,6 @@ func (s *Store) PatchAgent(ctx context.Context, name string, p model.AgentPatch)
 		return nil, fmt.Errorf("storage: patch agent %s: %w", name, err)
 	}
 	return s.GetAgent(ctx, name)
-}
-
-// CreateAgentToken stores the hash of a new agent token.
-func (s *Store) CreateAgentToken(ctx context.Context, name, hash, prefix string) (*model.AgentToken, error) {
-	t := &model.AgentToken{Name: name, Prefix: prefix, CreatedAt: time.Now()}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO agent_tokens (name, hash, prefix, created_at) VALUES (?, ?, ?, ?)`, name, hash, prefix, micros(t.CreatedAt))
-		if err != nil {
-			return err
-		}
-		t.ID, err = res.LastInsertId()
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("storage: create agent token: %w", err)
-	}
-	return t, nil
-}
-
-// AgentTokenByHash finds an agent token and records its use (at most once a minute).
-func (s *Store) AgentTokenByHash(ctx context.Context, hash string) (*model.AgentToken, error) {
-	var t model.AgentToken
-	var created, used int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, name, prefix, created_at, last_used_at FROM agent_tokens WHERE hash = ?`, hash).
-		Scan(&t.ID, &t.Name, &t.Prefix, &created, &used)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("storage: agent token: %w", ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("storage: agent token: %w", err)
-	}
-	t.CreatedAt, t.LastUsedAt = fromMicros(created), fromMicros(used)
-	if now := time.Now(); now.Sub(t.LastUsedAt) > time.Minute {
-		t.LastUsedAt = now
-		s.tx(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE agent_tokens SET last_used_at = ? WHERE id = ?`, micros(now), t.ID)
-			return err
-		})
-	}
-	return &t, nil
-}
-
-// ListAgentTokens returns every agent token, newest first.
-func (s *Store) ListAgentTokens(ctx context.Context) ([]*model.AgentToken, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, prefix, created_at, last_used_at FROM agent_tokens ORDER BY id DESC`)
-	if err != nil {
-		return nil, fmt.Errorf("storage: list agent tokens: %w", err)
-	}
-	defer rows.Close()
-	var out []*model.AgentToken
-	for rows.Next() {
-		var t model.AgentToken
-		var created, used int64
-		if err := rows.Scan(&t.ID, &t.Name, &t.Prefix, &created, &used); err != nil {
-			return nil, fmt.Errorf("storage: list agent tokens: %w", err)
-		}
-		t.CreatedAt, t.LastUsedAt = fromMicros(created), fromMicros(used)
-		out = append(out, &t)
-	}
-	return out, rows.Err()
-}
-
-// DeleteAgentToken revokes an agent token. Agents already connected with
-// it stay connected until they reconnect.
-func (s *Store) DeleteAgentToken(ctx context.Context, id int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM agent_tokens WHERE id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("storage: revoke agent token %d: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("storage: agent token %d: %w", id, ErrNotFound)
-		}
-		return nil
-	})
 }
 
 // CreateAgentJob records a job given to an agent, before it is sent.

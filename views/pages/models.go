@@ -81,17 +81,43 @@ type Agent struct {
 	Version   string
 	LastError string
 	Error     string
+	// Online: connected now (it cannot be removed). Registered: a
+	// credential holds the name; Identity says since when and with which
+	// token.
+	Online     bool
+	Registered bool
+	Identity   string
 }
 
 // AgentTokens is the page of agent tokens.
 type AgentTokens struct {
 	Layout   layouts.Page
 	Now      time.Time
-	Tokens   []TokenRow
+	Tokens   []AgentTokenRow
 	NewToken string
 	NewName  string
 	Server   string // URL agents should dial
 	Error    string
+	// Form holds what was typed, shown again with Error.
+	Form AgentTokenForm
+}
+
+// AgentTokenRow is one agent token in the list.
+type AgentTokenRow struct {
+	ID       int64
+	Name     string
+	Prefix   string
+	Created  time.Time
+	LastUsed time.Time
+	Scope    string // what agents using it may claim, in words
+}
+
+// AgentTokenForm is the form that creates an agent token, as typed.
+type AgentTokenForm struct {
+	Name        string
+	NamePattern string
+	Pools       string // separated by spaces or commas
+	Labels      string // key=value, one per line
 }
 
 // Compositions lists every composition.
