@@ -41,7 +41,7 @@ rules:
 	if r.Status != "succeeded" {
 		t.Fatalf("run %s: %s", r.Status, log)
 	}
-	for _, secret := range []string{"gh-secret-value-1", "db-password-value", adminPassword} {
+	for _, secret := range []string{"gh-secret-value-1", "db-password-value", adminPassword, "GH_SECRET=", "DATABASE_PASSWORD=", "BATON_ADMIN_PASSWORD="} {
 		if strings.Contains(log, secret) {
 			t.Errorf("a task saw %q from the server's environment:\n%s", secret, log)
 		}

@@ -229,8 +229,8 @@ func (e *Engine) Cancel(ctx context.Context, runID int64, by string, force bool)
 	switch {
 	case rn != nil:
 		reply := make(chan error, 1)
-		if rn.send(evCancel{by: by, force: force, reply: reply}) {
-			return <-reply
+		if err, ok := rn.request(ctx, evCancel{by: by, force: force, reply: reply}, reply); ok {
+			return err
 		}
 	case queued != nil:
 		e.endQueued(queued, model.RunCancelled, "cancelled by "+by+" before it started")
@@ -251,8 +251,8 @@ func (e *Engine) Decide(ctx context.Context, runID int64, taskID string, d model
 	e.mu.Unlock()
 	if rn != nil {
 		reply := make(chan error, 1)
-		if rn.send(evDecision{task: taskID, decision: d, by: by, comment: comment, reply: reply}) {
-			return <-reply
+		if err, ok := rn.request(ctx, evDecision{task: taskID, decision: d, by: by, comment: comment, reply: reply}, reply); ok {
+			return err
 		}
 	}
 	r, err := e.store.GetRun(ctx, runID)

@@ -69,6 +69,10 @@ type (
 )
 
 func (r *runner) handle(ev any) {
+	if r.final != nil {
+		r.refuseEnded(ev)
+		return
+	}
 	switch ev := ev.(type) {
 	case evStarted:
 		if err := r.started(ev); err != nil {
@@ -110,6 +114,23 @@ func (r *runner) handle(ev any) {
 				delete(r.inflight, id)
 			}
 		}
+	}
+}
+
+// refuseEnded answers the events of a run whose ending is worked out
+// (its record may still be waiting for the database): nothing changes it
+// any more.
+func (r *runner) refuseEnded(ev any) {
+	ended := &StateError{Msg: fmt.Sprintf("run %d has already ended (%s)", r.run.ID, r.run.Status)}
+	switch ev := ev.(type) {
+	case evStarted:
+		ev.reply <- errRunGone
+	case evDecision:
+		ev.reply <- ended
+	case evCancel:
+		ev.reply <- ended
+	case evShutdown:
+		r.shutdown = true // the next start records its end
 	}
 }
 

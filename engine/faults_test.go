@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"baton/engine"
 	"baton/model"
 	"baton/plugin"
 	"baton/storage"
@@ -25,8 +26,10 @@ type faultyStore struct {
 	mu          sync.Mutex
 	failState   int
 	failFinish  int
+	failLogs    int
 	stateFails  int
 	finishFails int
+	logFails    int
 	onFail      func() // called at each failure, before it is returned
 }
 
@@ -65,6 +68,19 @@ func (f *faultyStore) SaveState(ctx context.Context, r *model.Run, tasks ...*mod
 		return errTestFull
 	}
 	return f.Store.SaveState(ctx, r, tasks...)
+}
+
+func (f *faultyStore) AppendLogs(ctx context.Context, batches []model.LogBatch) error {
+	if f.fail(&f.failLogs, &f.logFails) {
+		return errTestFull
+	}
+	return f.Store.AppendLogs(ctx, batches)
+}
+
+func (f *faultyStore) setLogs(n int) {
+	f.mu.Lock()
+	f.failLogs = n
+	f.mu.Unlock()
 }
 
 func (f *faultyStore) FinishRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun, follow []model.NewRun, events []*model.Event) error {
@@ -197,6 +213,18 @@ tasks:
 	if n := len(h.runsOf("notify")); n != 0 {
 		t.Fatalf("%d on_failure runs before the end was recorded", n)
 	}
+	// Whoever asks the run meanwhile gets an answer at once.
+	answered := make(chan error, 1)
+	go func() { answered <- h.eng.Cancel(context.Background(), r.ID, "alice", false) }()
+	select {
+	case err := <-answered:
+		var state *engine.StateError
+		if !errors.As(err, &state) || !strings.Contains(err.Error(), "already ended") {
+			t.Fatalf("Cancel while the end is being recorded: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Cancel of a run whose end is being recorded did not return")
+	}
 	if got, _ := h.store.GetRun(context.Background(), r.ID); got.Status.Done() {
 		t.Fatalf("run recorded %s although every FinishRun failed", got.Status)
 	}
@@ -263,6 +291,7 @@ tasks:
 		log = h.logText(r.ID)
 		return strings.Contains(log, "log lines could not be stored and are missing from this log")
 	})
+	deadline = time.Now().Add(15 * time.Second)
 	for h.eng.Ready(ctx) != nil {
 		if time.Now().After(deadline) {
 			t.Fatalf("not ready after the database took writes again: %v", h.eng.Ready(ctx))
@@ -357,4 +386,46 @@ tasks:
 	if r := h.waitDone(h.startRun("other", nil).ID); r.Status != model.RunSucceeded {
 		t.Fatalf("a run after the panic = %s %q", r.Status, r.Error)
 	}
+}
+
+// TestLastLinesRefused: a task whose last lines the database refuses,
+// and which ends right after, fails its run: the run's end is worked out
+// knowing about the refused lines, whether or not the runner heard of
+// them first.
+func TestLastLinesRefused(t *testing.T) {
+	gate := filepath.Join(t.TempDir(), "go")
+	h, fs := newFaultyHarness(t, fmt.Sprintf(`
+name: lastwords
+tasks:
+  - id: say
+    env: {GATE: %q}
+    run: |
+      echo first
+      while [ ! -f "$GATE" ]; do sleep 0.02; done
+      echo last
+`, gate))
+	r := h.startRun("lastwords", nil)
+	h.waitRun(r.ID, func(*model.Run) bool { return strings.Contains(h.logText(r.ID), "say|first") })
+	fs.setLogs(-1)
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for h.eng.Ready(context.Background()) == nil { // the writer gave up on the lines
+		if time.Now().After(deadline) {
+			t.Fatalf("the log writer never gave up (%d refused writes)", fs.logsFailed())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fs.setLogs(0)
+	r = h.waitDone(r.ID)
+	if r.Status != model.RunFailed || !strings.Contains(r.Error, "log lines could not be stored") {
+		t.Fatalf("run = %s %q, want failed for its refused lines", r.Status, r.Error)
+	}
+}
+
+func (f *faultyStore) logsFailed() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.logFails
 }

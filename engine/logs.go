@@ -40,6 +40,9 @@ type logWriter struct {
 	// saying so is stored in the run's log; lostErr is why.
 	lost    map[int64]int
 	lostErr error
+	// refusedRuns keeps, per run, every line the database refused and the
+	// first reason, until the run's end is recorded (see refusedOf).
+	refusedRuns map[int64]refusedLines
 	// refused is told of every batch of lines the database refused: the
 	// lines per task of each run, and the error.
 	refused func(runID int64, tasks map[string]int, err error)
@@ -174,7 +177,9 @@ func (w *logWriter) flush() bool {
 		w.health.wrote("log lines", err)
 	}
 	if err != nil {
-		w.log.Error("log lines lost: the database refused them; the runs they belong to fail", "lines", n, "err", err)
+		if n > 0 {
+			w.log.Error("log lines lost: the database refused them; the runs they belong to fail", "lines", n, "err", err)
+		}
 		w.refuse(batches[:len(batches)-len(notes)], err)
 	} else {
 		w.mu.Lock()
@@ -222,9 +227,18 @@ func (w *logWriter) refuse(batches []model.LogBatch, err error) {
 		w.lost = map[int64]int{}
 	}
 	w.lostErr = err
+	if w.refusedRuns == nil {
+		w.refusedRuns = map[int64]refusedLines{}
+	}
 	for _, b := range batches {
 		if len(b.Lines) > 0 {
 			w.lost[b.RunID] += len(b.Lines)
+			r := w.refusedRuns[b.RunID]
+			if r.err == nil {
+				r.err = err
+			}
+			r.lines += len(b.Lines)
+			w.refusedRuns[b.RunID] = r
 		}
 	}
 	w.mu.Unlock()
@@ -240,4 +254,27 @@ func (w *logWriter) refuse(batches []model.LogBatch, err error) {
 			w.refused(b.RunID, tasks, err)
 		}
 	}
+}
+
+// refusedLines is what the database refused of one run's log.
+type refusedLines struct {
+	lines int
+	err   error
+}
+
+// refusedOf says how many lines of a run the database has refused so far,
+// and why (the first reason), so that the run's end can take them into
+// account even before the runner hears of them.
+func (w *logWriter) refusedOf(runID int64) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r := w.refusedRuns[runID]
+	return r.lines, r.err
+}
+
+// forget drops what is kept of a run whose end is recorded.
+func (w *logWriter) forget(runID int64) {
+	w.mu.Lock()
+	delete(w.refusedRuns, runID)
+	w.mu.Unlock()
 }

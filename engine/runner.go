@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -71,6 +70,9 @@ type inflight struct {
 	cancel  context.CancelCauseFunc
 	timeout *time.Timer // control tasks with a timeout
 	exec    Executor    // work tasks: where the attempt runs
+	// childStopped is how the child run was asked to stop: 0 not yet,
+	// 1 cancelled, 2 cancelled with force.
+	childStopped int
 }
 
 // Causes given to a task's context when it is stopped.
@@ -96,6 +98,28 @@ func newRunner(e *Engine, r *model.Run, comp *composition.Composition, tasks []*
 		rn.run.Context = map[string]string{}
 	}
 	return rn
+}
+
+// request sends an event that carries reply and waits for the answer, or
+// for ctx to end. It reports false when the run ended without answering:
+// the caller then answers from storage.
+func (r *runner) request(ctx context.Context, ev any, reply chan error) (error, bool) {
+	if !r.send(ev) {
+		return nil, false
+	}
+	select {
+	case err := <-reply:
+		return err, true
+	case <-ctx.Done():
+		return ctx.Err(), true
+	case <-r.done:
+		select {
+		case err := <-reply:
+			return err, true
+		default:
+			return nil, false
+		}
+	}
 }
 
 // send delivers an event to the runner; it reports false when the run
@@ -168,29 +192,6 @@ func (r *runner) loop() {
 		case <-retry:
 		}
 	}
-}
-
-// guard runs part of the runner's loop; a panic in it stops the run as
-// failed with an internal error, instead of taking the server down (which
-// would crash again on every start, as the run resumes). The stack goes to
-// the server log.
-func (r *runner) guard(what string, f func()) {
-	defer func() {
-		if p := recover(); p != nil {
-			r.e.log.Error("internal error in a run: the run stops", "run", r.run.ID, "while", what, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			r.log("", "internal error while %s: %v (the server log has the details)", what, p)
-			msg := fmt.Sprintf("internal error: %v", p)
-			r.stop(model.RunFailed, true, msg)
-			// A composition task the panic left without a child run
-			// has nothing to wait for.
-			for id, in := range r.inflight {
-				if in.kind == "composition" && in.child == 0 {
-					r.endTask(r.tasks[id], model.TaskFailed, nil, msg)
-				}
-			}
-		}
-	}()
-	f()
 }
 
 // begin places a fresh run on its executor and marks it running.
@@ -365,11 +366,12 @@ func (r *runner) dispatch(t *model.TaskRun, task *composition.Task, fields map[s
 			return
 		}
 		reply := make(chan error, 1)
-		if !r.send(evStarted{task: id, attempt: attempt, reply: reply}) {
+		err, answered := r.request(context.Background(), evStarted{task: id, attempt: attempt, reply: reply}, reply)
+		if !answered {
 			exec.Release()
 			return
 		}
-		if err := <-reply; err != nil {
+		if err != nil {
 			exec.Release()
 			r.send(evResult{task: id, attempt: attempt, res: plugin.Result{Err: err}, cause: errCancelled})
 			return
@@ -480,20 +482,6 @@ func (r *runner) execute(ctx context.Context, cancel context.CancelCauseFunc, ex
 	r.send(evResult{task: id, attempt: job.Attempt, res: res, cause: cause})
 }
 
-// executeGuarded runs a job; a panic in the code that runs it fails the
-// task with an internal error instead of taking the server down. The
-// stack goes to the server log.
-func (r *runner) executeGuarded(ctx context.Context, exec Executor, job plugin.Job, sink plugin.Sink) (res plugin.Result) {
-	defer func() {
-		if p := recover(); p != nil {
-			r.e.log.Error("internal error running a task: the task fails", "run", job.RunID, "task", job.TaskID, "type", job.Type,
-				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			res = plugin.Result{ExitCode: -1, Err: fmt.Errorf("internal error: %v (the server log has the details)", p)}
-		}
-	}()
-	return exec.Execute(ctx, job, sink)
-}
-
 // markStarted records that a work task's attempt has a slot and starts.
 func (r *runner) markStarted(t *model.TaskRun, attempt int) {
 	name := r.exec.Name()
@@ -588,89 +576,16 @@ func (r *runner) abort(in *inflight) {
 		in.cancel(errCancelled)
 		return
 	}
-	if in.child != 0 {
+	// Once per level: a stop repeated while the database refuses writes
+	// must not pile up cancels of the same child.
+	level := 1
+	if r.run.Forced {
+		level = 2
+	}
+	if in.child != 0 && in.childStopped < level {
+		in.childStopped = level
 		go r.e.Cancel(context.Background(), in.child, fmt.Sprintf("parent run %d", r.run.ID), r.run.Forced)
 	}
-}
-
-// ending is how a run that has nothing left to do ends, worked out once:
-// when the database refuses to record it, the runner tries again with the
-// same ending.
-type ending struct {
-	follow []model.NewRun
-	events []*model.Event
-}
-
-// finish records the run's end and the runs it starts, in one
-// transaction. It reports false when the database refused it: nothing
-// follows from the end until it is recorded, and the loop tries again.
-func (r *runner) finish() ([]model.NewRun, bool) {
-	if r.final == nil {
-		now := time.Now()
-		r.run.Status = model.RunSucceeded
-		if r.run.Ending != "" {
-			r.run.Status = r.run.Ending
-		}
-		r.run.Ending, r.run.FinishedAt = "", now
-		r.run.Outputs = r.outputs()
-		follow, events := r.runFinished()
-		if r.run.Status == model.RunFailed && r.comp.OnFailure != nil {
-			if nr, err := r.onFailure(); err != nil {
-				r.log("", "on_failure: could not start %s: %v", r.comp.OnFailure.Composition, err)
-			} else {
-				follow = append(follow, nr)
-			}
-		}
-		r.log("", "run %s in %s", r.run.Status, now.Sub(r.run.StartedAt).Round(time.Millisecond))
-		r.final = &ending{follow: follow, events: events}
-	}
-	r.e.logs.Sync()
-	err := r.save(func(ctx context.Context) error {
-		return r.e.store.FinishRun(ctx, r.run, r.dirty, r.final.follow, r.final.events)
-	})
-	if err != nil {
-		if r.unsaved == nil {
-			r.e.log.Error("the database refused the end of a run: it is recorded once the database takes writes again", "run", r.run.ID, "err", err)
-		}
-		r.unsaved = err
-		return nil, false
-	}
-	r.unsaved = nil
-	r.runDirty = true
-	r.published()
-	return r.final.follow, true
-}
-
-// onFailure prepares the run of the composition's on_failure call.
-func (r *runner) onFailure() (model.NewRun, error) {
-	call := r.comp.OnFailure
-	params, err := composition.Resolve(anyMap(call.Params), r.env())
-	if err != nil {
-		return model.NewRun{}, err
-	}
-	p, _ := params.(map[string]any)
-	return r.e.prepare(r.ctx, RunRequest{Composition: call.Composition, Params: p, Trigger: fmt.Sprintf("on_failure of run %d", r.run.ID)})
-}
-
-// outputs computes the run's outputs: the composition's `outputs:` when
-// given, else the outputs of its succeeded tasks merged in task order.
-func (r *runner) outputs() map[string]any {
-	if len(r.comp.Outputs) > 0 {
-		v, err := composition.Resolve(anyMap(r.comp.Outputs), r.env())
-		if err != nil {
-			r.log("", "outputs: %v", err)
-			return nil
-		}
-		m, _ := v.(map[string]any)
-		return m
-	}
-	out := map[string]any{}
-	for _, t := range r.order {
-		if t.Status == model.TaskSucceeded {
-			maps.Copy(out, t.Outputs)
-		}
-	}
-	return out
 }
 
 // env is what expressions see now.
