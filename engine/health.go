@@ -9,36 +9,46 @@ import (
 )
 
 // health is what the engine knows of its own writes, for readiness: a
-// part whose last write to the database failed (the runs' state, the log)
-// keeps the engine not ready until a write of that part succeeds again.
+// part whose write to the database failed (the runs' state, the log)
+// keeps the engine not ready until a write of that part has succeeded
+// again and holdNotReady has passed since its last failure, so that a
+// disk that takes a small write now and then does not make it flap.
 type health struct {
 	mu      sync.Mutex
-	failing map[string]failure
+	failing map[string]*failure
 }
 
-// failure is a part's write failure: the error and when it started.
+// holdNotReady is how long the engine stays not ready after a failed write.
+const holdNotReady = 5 * time.Second
+
+// failure is a part's write failure: the last error, when the failures
+// started and when the last one was, and whether a write succeeded since.
 type failure struct {
-	err   error
-	since time.Time
+	err         error
+	since, last time.Time
+	ok          bool
 }
 
 // wrote records the outcome of a write of part.
 func (h *health) wrote(part string, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	f := h.failing[part]
 	if err == nil {
-		delete(h.failing, part)
+		if f != nil {
+			f.ok = true
+		}
 		return
 	}
-	if h.failing == nil {
-		h.failing = map[string]failure{}
-	}
-	if f, ok := h.failing[part]; ok {
-		f.err = err
+	now := time.Now()
+	if f == nil {
+		if h.failing == nil {
+			h.failing = map[string]*failure{}
+		}
+		f = &failure{since: now}
 		h.failing[part] = f
-		return
 	}
-	h.failing[part] = failure{err: err, since: time.Now()}
+	f.err, f.last, f.ok = err, now, false
 }
 
 // problem describes the failing parts, or returns nil.
@@ -47,14 +57,19 @@ func (h *health) problem() error {
 	defer h.mu.Unlock()
 	var errs []error
 	for part, f := range h.failing {
+		if f.ok && time.Since(f.last) >= holdNotReady {
+			delete(h.failing, part)
+			continue
+		}
 		errs = append(errs, fmt.Errorf("%s could not be stored since %s: %w", part, f.since.Format(time.RFC3339), f.err))
 	}
 	return errors.Join(errs...)
 }
 
 // Ready reports whether the engine can do its work: its scheduler answers
-// within a second, and every write to the database since the last failure
-// has succeeded. It returns what is wrong, or nil.
+// within a second, and no write to the database has failed in the last
+// holdNotReady, or a write has failed since the last one that succeeded.
+// It returns what is wrong, or nil.
 func (e *Engine) Ready(ctx context.Context) error {
 	if err := e.health.problem(); err != nil {
 		return err

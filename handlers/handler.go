@@ -5,8 +5,6 @@
 package handlers
 
 import (
-	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -16,7 +14,6 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"baton/engine"
-	"baton/model"
 	"baton/static"
 	"baton/storage"
 	"baton/views/layouts"
@@ -51,6 +48,8 @@ type Handler struct {
 	// sessionsEnded rings when this server ended sessions, so that
 	// websockets check theirs at once instead of at their next round.
 	sessionsEnded broadcast
+	// ready remembers the last readiness check (/readyz).
+	ready readiness
 }
 
 // access says who may use a route.
@@ -241,36 +240,6 @@ func (h *Handler) routes() []route {
 // healthz is liveness: the process answers HTTP.
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": h.version})
-}
-
-// readyz is readiness: the database takes writes and the engine does its
-// work. A failing check answers 503 naming it; the details, which may name
-// files, go to the server log only.
-func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	var failed []string
-	if err := h.store.CheckWritable(ctx); err != nil {
-		h.log.Warn("not ready: the database does not take writes", "err", err)
-		failed = append(failed, "database: does not take writes (see the server log)")
-	}
-	if err := h.engine.Ready(ctx); err != nil {
-		h.log.Warn("not ready: the engine cannot do its work", "err", err)
-		failed = append(failed, "engine: "+readyReason(err))
-	}
-	if len(failed) > 0 {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "failed": failed})
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-}
-
-// readyReason is the part of an engine readiness error fit for anyone to read.
-func readyReason(err error) string {
-	if errors.Is(err, model.ErrStorageFull) {
-		return "the disk that holds the database is full (see the server log)"
-	}
-	return "writes to the database failed, or it does not answer (see the server log)"
 }
 
 // securityHeaders sets headers every response should carry.
