@@ -18,8 +18,11 @@ import (
 // hook receives a webhook. The order of the checks is what keeps a hook
 // URL cheap to attack and signed deliveries flowing:
 //
-//  1. an address that has used up its budget of refused requests gets 429
-//     at once, before its body is read or verified;
+//  1. an address that has used up its budget of refused requests to this
+//     trigger gets 429 at once, before its body is read, unless it carries
+//     the signature or token header: that request is still verified (an
+//     HMAC is cheap), and goes on when it is good, so unsigned floods from
+//     a shared address never turn signed deliveries away;
 //  2. the body is read up to the trigger's max_body (413 past it);
 //  3. the signature or token is checked (401) and the request parsed
 //     (400); each refusal counts against the sender's address, never
@@ -37,23 +40,36 @@ func (h *Handler) hook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := h.clientAddr(r).String()
-	if wait, limited := h.hookRefusals.limited(addr, time.Now()); limited {
+	wait, over := h.hookRefusals.limited(name, addr, time.Now())
+	tooMany := func() {
 		secs := setRetryAfter(w, wait)
 		writeJSON(w, http.StatusTooManyRequests, apiError{Error: fmt.Sprintf(
 			"too many refused requests (bad signature, token or body) from %s; try again in %ds, after checking the sender's secret and body",
 			addr, secs)})
+	}
+	if over && r.Header.Get(t.AuthHeader()) == "" {
+		tooMany()
 		return
 	}
 	body, err := readBody(w, r, t.MaxBody)
-	if err != nil {
-		h.refuseHook(w, r, t, addr, err)
+	if err == nil {
+		var d *trigger.Delivery
+		if d, err = t.Verify(r, body); err == nil {
+			h.accept(w, r, t, d)
+			return
+		}
+	}
+	if over {
+		tooMany()
 		return
 	}
-	d, err := t.Verify(r, body)
-	if err != nil {
-		h.refuseHook(w, r, t, addr, err)
-		return
-	}
+	h.refuseHook(w, r, t, addr, err)
+}
+
+// accept handles a verified webhook request: a duplicate, over the
+// trigger's rate, or delivered.
+func (h *Handler) accept(w http.ResponseWriter, r *http.Request, t *trigger.Trigger, d *trigger.Delivery) {
+	name := t.Name
 	first, err := h.store.FindDuplicate(r.Context(), name, d.ID, d.Digest)
 	switch {
 	case err == nil:
@@ -97,7 +113,7 @@ func (h *Handler) refuseHook(w http.ResponseWriter, r *http.Request, t *trigger.
 		h.fail(w, r, err)
 		return
 	}
-	if h.hookRefusals.refuse(addr, time.Now()) {
+	if h.hookRefusals.refuse(t.Name, addr, time.Now()) {
 		h.log.Warn("webhook sender over its budget of refused requests; answering 429 until it has waited",
 			"address", addr, "trigger", t.Name, "refused_in_a_row", hookRefusedBurst)
 	}

@@ -11,14 +11,18 @@ import (
 
 // The budget of refused webhook requests (a bad or missing signature or
 // token, a body too large or malformed) each client address has. Over it,
-// an address is answered 429 before its body is read or verified.
+// an address is answered 429 before its body is read or verified, unless
+// the request carries the signature or token header its trigger checks:
+// that one is still verified (an HMAC is cheap), so a flood of unsigned
+// requests from a shared address never turns signed deliveries away.
 const (
 	hookRefusedBurst = 20              // refused requests an address may send in a row
 	hookRefusedEvery = 6 * time.Second // one more comes back this often (10 a minute)
 	hookRefusedAddrs = 10_000          // addresses remembered; the one seen longest ago is forgotten first
 )
 
-// refusals counts refused requests per client address, as a token bucket
+// refusals counts refused requests per trigger and client address (so a
+// sender refused by one trigger does not shut it out of another), as a token bucket
 // each: burst refusals at once, one more every interval. Memory is bounded:
 // it remembers at most max addresses and forgets the one seen longest ago
 // to make room, so many addresses cost a fixed amount, and an address that
@@ -42,12 +46,12 @@ func newRefusals(burst int, interval time.Duration, max int) *refusals {
 	return &refusals{every: rate.Every(interval), burst: burst, max: max, entries: map[string]*list.Element{}, order: list.New()}
 }
 
-// limited reports whether addr has used up its budget at now, and if so
-// how long until it may send one more request.
-func (l *refusals) limited(addr string, now time.Time) (time.Duration, bool) {
+// limited reports whether addr has used up its budget with trigger at
+// now, and if so how long until it may send one more request.
+func (l *refusals) limited(trigger, addr string, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e, ok := l.entries[budgetKey(addr)]
+	e, ok := l.entries[trigger+"\x00"+budgetKey(addr)]
 	if !ok {
 		return 0, false
 	}
@@ -59,10 +63,11 @@ func (l *refusals) limited(addr string, now time.Time) (time.Duration, bool) {
 	return time.Duration((1 - tokens) / float64(l.every) * float64(time.Second)), true
 }
 
-// refuse counts one refused request from addr at now. It reports whether
+// refuse counts one refused request from addr to trigger at now. It
+// reports whether
 // this one used up the address's budget, so that the change is logged once.
-func (l *refusals) refuse(addr string, now time.Time) bool {
-	key := budgetKey(addr)
+func (l *refusals) refuse(trigger, addr string, now time.Time) bool {
+	key := trigger + "\x00" + budgetKey(addr)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, ok := l.entries[key]

@@ -22,21 +22,21 @@ func TestRefusalsBudget(t *testing.T) {
 	l := newRefusals(3, 10*time.Second, 100)
 	now := time.Unix(1_000_000, 0)
 	for i := range 3 {
-		if _, lim := l.limited("192.0.2.1", now); lim {
+		if _, lim := l.limited("gh", "192.0.2.1", now); lim {
 			t.Fatalf("limited after %d refusals of 3", i)
 		}
-		if over := l.refuse("192.0.2.1", now); over != (i == 2) {
+		if over := l.refuse("gh", "192.0.2.1", now); over != (i == 2) {
 			t.Errorf("refusal %d: over = %v", i+1, over)
 		}
 	}
-	wait, lim := l.limited("192.0.2.1", now)
+	wait, lim := l.limited("gh", "192.0.2.1", now)
 	if !lim || wait <= 9*time.Second || wait > 10*time.Second {
 		t.Errorf("after 3 refusals: limited %v, wait %v; want limited for 10s", lim, wait)
 	}
-	if _, lim := l.limited("192.0.2.2", now); lim {
+	if _, lim := l.limited("gh", "192.0.2.2", now); lim {
 		t.Error("another address is limited")
 	}
-	if _, lim := l.limited("192.0.2.1", now.Add(10*time.Second)); lim {
+	if _, lim := l.limited("gh", "192.0.2.1", now.Add(10*time.Second)); lim {
 		t.Error("still limited once a token came back")
 	}
 }
@@ -71,11 +71,11 @@ func TestRefusalsBounded(t *testing.T) {
 	const keep = 100
 	l := newRefusals(2, time.Minute, keep)
 	now := time.Unix(1_000_000, 0)
-	l.refuse("198.51.100.1", now)
-	l.refuse("198.51.100.1", now)
+	l.refuse("gh", "198.51.100.1", now)
+	l.refuse("gh", "198.51.100.1", now)
 	for i := range 50 * keep {
-		l.refuse(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), now)
-		if _, lim := l.limited("198.51.100.1", now); !lim {
+		l.refuse("gh", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), now)
+		if _, lim := l.limited("gh", "198.51.100.1", now); !lim {
 			t.Fatalf("the flooder got a fresh budget after %d other addresses", i+1)
 		}
 	}

@@ -352,3 +352,33 @@ func readSecrets(t *testing.T) [][2]string {
 	}
 	return out
 }
+
+// TestHookSharedAddress: a sender that shares an address with a flood of
+// refused requests (GitHub's delivery addresses, a NAT) still gets its
+// signed deliveries through, and the flood only counts against the
+// trigger it was sent to.
+func TestHookSharedAddress(t *testing.T) {
+	a := newAPI(t)
+	a.do("PUT", "/api/v1/compositions/hello", helloYAML, http.StatusCreated, nil)
+	const secret = "shared-address-secret"
+	a.putTrigger("gh", "name: gh\nkind: github\nsecret: "+secret+"\nrules:\n  - run: {composition: hello}\n")
+	a.putTrigger("other", "name: other\nkind: github\nsecret: "+secret+"\nrules:\n  - run: {composition: hello}\n")
+	shared := clientFrom(t, "127.0.0.4")
+	for i := range hookRefusedBurst + 5 {
+		body := []byte(fmt.Sprintf(`{"n": %d}`, i))
+		send(t, shared, githubHook(a.srv.URL+"/hooks/gh", fmt.Sprintf("junk-%d", i), "", body))
+	}
+	body := []byte(`{"ref": "refs/heads/main"}`)
+	if r := send(t, shared, githubHook(a.srv.URL+"/hooks/gh", "", "", body)); r.status != http.StatusTooManyRequests {
+		t.Fatalf("unsigned request over the budget: %d, want 429", r.status)
+	}
+	if r := send(t, shared, githubHook(a.srv.URL+"/hooks/gh", "forged", trigger.Sign("a guess", body), body)); r.status != http.StatusTooManyRequests {
+		t.Errorf("badly signed request over the budget: %d, want 429", r.status)
+	}
+	if r := send(t, shared, githubHook(a.srv.URL+"/hooks/gh", "real", trigger.Sign(secret, body), body)); r.status != http.StatusAccepted {
+		t.Errorf("signed delivery from the flooded address: %d %s, want 202", r.status, r.body)
+	}
+	if r := send(t, shared, githubHook(a.srv.URL+"/hooks/other", "", "", body)); r.status != http.StatusUnauthorized {
+		t.Errorf("another trigger from the flooded address: %d, want 401 (its own budget)", r.status)
+	}
+}

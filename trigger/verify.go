@@ -142,6 +142,22 @@ func (t *Trigger) requestDigest(body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// AuthHeader is the request header that carries what Verify checks: the
+// signature or the token of the trigger's kind.
+func (t *Trigger) AuthHeader() string {
+	switch {
+	case t.Kind == GitHub:
+		return "X-Hub-Signature-256"
+	case t.Kind == GitLab:
+		return "X-Gitlab-Token"
+	case t.Auth.Mode == AuthBearer:
+		return "Authorization"
+	case t.Auth.Header != "":
+		return t.Auth.Header
+	}
+	return DefaultSignatureHeader
+}
+
 func (t *Trigger) verifyGitHub(r *http.Request, body []byte) (*Delivery, error) {
 	const header = "X-Hub-Signature-256"
 	sig := r.Header.Get(header)
