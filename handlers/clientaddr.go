@@ -59,7 +59,14 @@ func (ps proxies) trusted(a netip.Addr) bool {
 // The result is the zero Addr only when the peer address itself does not
 // parse (not on a real connection).
 func (h *Handler) clientAddr(r *http.Request) netip.Addr {
-	return h.proxies.client(r)
+	a := h.proxies.client(r)
+	if r.Header.Get("X-Forwarded-For") != "" && !h.proxies.trusted(parseHost(r.RemoteAddr)) {
+		h.untrustedProxy.Do(func() {
+			h.log.Warn("a request carried X-Forwarded-For from a peer not in --trusted-proxy: the peer's own address counts as the client's; if Baton runs behind that proxy, name it with --trusted-proxy",
+				"peer", r.RemoteAddr)
+		})
+	}
+	return a
 }
 
 func (ps proxies) client(r *http.Request) netip.Addr {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -50,6 +51,9 @@ type Handler struct {
 	sessionsEnded broadcast
 	// ready remembers the last readiness check (/readyz).
 	ready readiness
+	// untrustedProxy logs, once, that X-Forwarded-For came from a peer
+	// that is not a trusted proxy.
+	untrustedProxy sync.Once
 }
 
 // access says who may use a route.

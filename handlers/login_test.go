@@ -148,6 +148,9 @@ func TestForwardedForTrustedOnly(t *testing.T) {
 			t.Errorf("the log lacks %s:\n%s", want, logs)
 		}
 	}
+	if n := strings.Count(logs.String(), "from a peer not in --trusted-proxy"); n != 1 {
+		t.Errorf("the warning about X-Forwarded-For from an untrusted peer was logged %d times, want once", n)
+	}
 	if strings.Contains(logs.String(), "10.9.9.9") || strings.Contains(logs.String(), "addr=203.0.113.") {
 		t.Errorf("the log shows an address the client forged:\n%s", logs)
 	}

@@ -43,7 +43,9 @@ const maxNameKey = 65
 // the one before, up to a cap, and attempts during a lock are refused
 // without looking at the password. The lock is bounded in time and does not
 // apply to an address the user logged in from before (it is "known"), so
-// an attacker can delay a user but not shut them out. The tables are
+// an attacker guessing from elsewhere can delay a user but not shut them
+// out; the address bucket applies to everyone, known or not (an attacker
+// sharing the user's address can hold them back a minute at a time). The tables are
 // bounded: when one is full, the least useful of a few sampled entries
 // makes room, so a flood of made-up names or addresses cannot push out a
 // name under attack.
