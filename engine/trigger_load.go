@@ -21,10 +21,11 @@ type TriggerProblem struct {
 func (e *Engine) LoadTriggers(sources []model.TriggerSource) []TriggerProblem {
 	var ok []*trigger.Trigger
 	var bad []TriggerProblem
+	var secretEnv []string
 	for _, src := range sources {
 		t, probs := trigger.Parse(src.Name+".yaml", []byte(src.Source), os.LookupEnv)
-		if t != nil {
-			e.cat.Env.Deny(t.SecretEnv) // a secret of the server's: never in a task's environment
+		if t != nil && t.SecretEnv != "" {
+			secretEnv = append(secretEnv, t.SecretEnv)
 		}
 		if len(probs) > 0 {
 			bad = append(bad, TriggerProblem{Name: src.Name, Err: probs})
@@ -36,6 +37,9 @@ func (e *Engine) LoadTriggers(sources []model.TriggerSource) []TriggerProblem {
 		}
 		ok = append(ok, t)
 	}
+	// Secrets of the server's, in every trigger stored: never in a
+	// task's environment.
+	e.cat.Env.Deny(secretEnv...)
 	sort.Slice(bad, func(i, j int) bool { return bad[i].Name < bad[j].Name })
 	e.SetTriggers(ok)
 	e.trig.mu.Lock()

@@ -65,22 +65,21 @@ func (p *EnvPolicy) Allowed() []string {
 }
 
 // Deny keeps the named variables from tasks even when the allow-list has
-// them: the server denies every trigger's secret_env. Names stay denied
-// for the life of the policy. On a nil policy it does nothing.
+// them: the server denies every trigger's secret_env. It replaces the
+// names denied before. On a nil policy it does nothing.
 func (p *EnvPolicy) Deny(names ...string) {
 	if p == nil {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.deny == nil {
-		p.deny = map[string]bool{}
-	}
+	deny := make(map[string]bool, len(names))
 	for _, n := range names {
 		if n != "" {
-			p.deny[n] = true
+			deny[n] = true
 		}
 	}
+	p.mu.Lock()
+	p.deny = deny
+	p.mu.Unlock()
 }
 
 // Inherited returns the NAME=value entries of this process's environment
