@@ -14,12 +14,13 @@ import (
 func TestImportRules(t *testing.T) {
 	allowed := map[string][]string{
 		"baton/model":            {},
-		"baton/composition":      {},
+		"baton/yamltree":         {},
+		"baton/composition":      {"baton/yamltree"},
 		"baton/protocol":         {},
 		"baton/auth":             {},
 		"baton/static":           {},
-		"baton/plugin":           {"baton/composition"},
-		"baton/trigger":          {"baton/composition"},
+		"baton/plugin":           {"baton/composition", "baton/yamltree"},
+		"baton/trigger":          {"baton/composition", "baton/yamltree"},
 		"baton/storage":          {"baton/model"},
 		"baton/engine":           {"baton/model", "baton/composition", "baton/plugin", "baton/protocol", "baton/trigger"},
 		"baton/editor":           {"baton/composition"},

@@ -4,7 +4,11 @@
 // It imports nothing of ours.
 package composition
 
-import "time"
+import (
+	"time"
+
+	"baton/yamltree"
+)
 
 // Composition is a parsed composition file.
 type Composition struct {
@@ -33,11 +37,10 @@ type Composition struct {
 // where its value starts in the source.
 type Positions map[string]Pos
 
-// Pos is a place in a source file; Line and Col count from 1.
-type Pos struct {
-	Line int
-	Col  int
-}
+// Pos is a place in a source file; Line and Col count from 1. It is the
+// position type of package yamltree, so that positions pass between the
+// YAML reader, compositions and triggers unchanged.
+type Pos = yamltree.Pos
 
 // Param is one typed input of a composition.
 type Param struct {
