@@ -156,6 +156,9 @@ func (cv *converter) mapping(values []*ast.MappingValueNode, pos Pos, depth, pat
 	seen := make(map[string]Pos, len(values))
 	var merged []Entry
 	for _, mv := range values {
+		if cv.tooMany {
+			break // past the limit every key reads as empty: no use reporting each
+		}
 		if mv == nil || mv.Key == nil {
 			continue
 		}
@@ -266,6 +269,9 @@ func (cv *converter) mergeEntries(v ast.Node, pos Pos, depth, path int) []Entry 
 func (cv *converter) sequence(s *ast.SequenceNode, pos Pos, depth, path int) *Node {
 	out := &Node{Kind: List, Pos: pos, size: 1, height: 1}
 	for i, v := range s.Values {
+		if cv.tooMany {
+			break
+		}
 		part := digits(i)
 		childPath := keyPath(path, part)
 		if childPath > cv.lim.keyPath {

@@ -94,6 +94,8 @@ func TestReadProblems(t *testing.T) {
 			[]Problem{{Pos{Line: 2, Col: 11}, "alias *a puts values under keys more than 16 bytes long together; use shorter keys"}}},
 		{"alias bomb", "a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: [*b, *b, *b, *b]\n", limits{bytes: 999, depth: 9, nodes: 50, keys: 99, keyPath: 99, blankTail: 99},
 			[]Problem{{Pos{Line: 3, Col: 5}, "the file expands to more than 50 values (too many aliases?)"}}},
+		{"alias bomb, then more keys", "a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: [*b, *b]\nd: 1\ne: 2\nf: {g: 3}\n", limits{bytes: 999, depth: 9, nodes: 50, keys: 99, keyPath: 99, blankTail: 99},
+			[]Problem{{Pos{Line: 3, Col: 5}, "the file expands to more than 50 values (too many aliases?)"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
