@@ -24,7 +24,7 @@ func TestImportRules(t *testing.T) {
 		"baton/storage":          {"baton/model"},
 		"baton/engine":           {"baton/model", "baton/composition", "baton/plugin", "baton/protocol", "baton/trigger"},
 		"baton/editor":           {"baton/composition"},
-		"baton/handlers":         {"baton/editor", "baton/engine", "baton/storage", "baton/views/...", "baton/model", "baton/composition", "baton/static", "baton/protocol", "baton/auth", "baton/plugin", "baton/trigger"},
+		"baton/handlers":         {"baton/editor", "baton/engine", "baton/storage", "baton/views/...", "baton/model", "baton/composition", "baton/static", "baton/protocol", "baton/auth", "baton/plugin", "baton/trigger", "baton/yamltree"},
 		"baton/views/layouts":    {},
 		"baton/views/components": {},
 		"baton/views/pages":      {"baton/views/components", "baton/views/layouts"},
