@@ -1,7 +1,8 @@
-// Package composition owns the composition file format: its types, YAML
-// parsing with line and column, validation against a catalog of task types,
-// parameter binding, and the ${{ }} expressions that may stand in any string.
-// It imports nothing of ours.
+// Package composition owns the composition file format: its types,
+// decoding from the YAML tree of package yamltree (which keeps line and
+// column), validation against a catalog of task types, parameter binding,
+// and the ${{ }} expressions that may stand in any string. It imports only
+// yamltree of ours.
 package composition
 
 import (
