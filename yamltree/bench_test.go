@@ -12,7 +12,7 @@ import (
 // deep (1,000 for the indented ways, which fill 1 MiB by then): each is
 // refused where it passes MaxDepth.
 func BenchmarkReadDeep(b *testing.B) {
-	for _, name := range sortedNestings() {
+	for _, name := range sortedKeys(nestings) {
 		src, _ := nestings[name](deepest(name))
 		b.Run(strings.ReplaceAll(name, " ", "_"), func(b *testing.B) {
 			benchRead(b, []byte(src), false)
@@ -63,12 +63,7 @@ func BenchmarkReadWorst(b *testing.B) {
 		// The most values, each in a composition's shape.
 		"tasks": "name: big\ntasks:\n" + repeatf(MaxNodes/24, "  - id: t%d\n    run: make\n    needs: [a, b]\n    with: {x: 1, y: [2, 3]}\n"),
 	}
-	names := make([]string, 0, len(cases))
-	for name := range cases {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range sortedKeys(cases) {
 		src := []byte(cases[name])
 		if len(src) > MaxBytes {
 			b.Fatalf("%s: %d bytes, over MaxBytes", name, len(src))
@@ -77,6 +72,43 @@ func BenchmarkReadWorst(b *testing.B) {
 			benchRead(b, src, true)
 		})
 	}
+}
+
+// BenchmarkGuard runs the guard alone over 1 MiB files made to make it
+// work: it reads each in one pass, so each takes about as long as the
+// next, a few milliseconds.
+func BenchmarkGuard(b *testing.B) {
+	fill := func(head, unit, tail string) []byte {
+		n := (MaxBytes - len(head) - len(tail)) / len(unit)
+		return []byte(head + strings.Repeat(unit, n) + tail)
+	}
+	cases := map[string][]byte{
+		"plain text":               fill("a: ", "x", "\n"),
+		"quoted text":              fill("a: \"", "\\\"", "\"\n"),
+		"block scalar":             fill("a: |\n", "  [[[ {{{ - - -\n", ""),
+		"comments":                 fill("", "# [[[ {{{\n", ""),
+		"explicit key, flow maps":  fill("? ", "{}", "\n"),
+		"colons in one flow entry": fill("{a: ", "\"x\": ", "}"),
+		"lines of one plain key":   fill("a", "\n a", ": b\n"),
+	}
+	for _, name := range sortedKeys(cases) {
+		src := cases[name]
+		b.Run(strings.ReplaceAll(name, " ", "_"), func(b *testing.B) {
+			b.SetBytes(int64(len(src)))
+			for b.Loop() {
+				check(src, defaultLimits())
+			}
+		})
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // repeatf repeats format n times, each with its index.
@@ -99,20 +131,11 @@ func benchRead(b *testing.B, src []byte, accept bool) {
 	}
 }
 
-func sortedNestings() []string {
-	names := make([]string, 0, len(nestings))
-	for name := range nestings {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
-}
-
 // TestReadDeepMemory checks, with a loose bound, that refusing a file
 // 60,000 levels deep takes no memory to speak of: the guard stops at level
 // 65 and the parser never runs. (Parsing it took all of the host's 24 GB.)
 func TestReadDeepMemory(t *testing.T) {
-	for _, name := range sortedNestings() {
+	for _, name := range sortedKeys(nestings) {
 		s, _ := nestings[name](deepest(name))
 		src := []byte(s)
 		var before, after runtime.MemStats

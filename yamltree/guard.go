@@ -5,7 +5,7 @@ import (
 	"unicode/utf8"
 )
 
-// The guard reads a file the way goccy/go-yaml's scanner cuts it into
+// A guard reads a file the way goccy/go-yaml's scanner cuts it into
 // tokens, only far enough to follow its structure: which text is a quoted
 // or block scalar or a comment (and so holds no structure), where block
 // maps and lists open and close by their columns, and where flow brackets
@@ -13,8 +13,9 @@ import (
 // costs one pass and no memory that grows with the file, and it stops at
 // the first limit passed. It errs on the side of counting more than the
 // parser would build, never less; text that goccy would refuse anyway may
-// be counted oddly, since the parser never runs on it.
-
+// be counted oddly, since the parser never runs on it. Where goccy takes
+// text the YAML spec does not (see startLine), the guard follows goccy:
+// FuzzGuard checks it against goccy's trees.
 type guard struct {
 	src []byte
 	lim limits

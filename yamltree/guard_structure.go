@@ -82,7 +82,7 @@ func (g *guard) top() *level {
 // childPath is the key path length of the current entry's value of l.
 func (g *guard) childPath(l *level) int {
 	if l.explicit > 0 {
-		return keyPath(l.path, textLen(g.src[l.explicit:g.i]))
+		return keyPath(l.path, g.span(l.explicit))
 	}
 	return l.child
 }
@@ -100,7 +100,7 @@ func (g *guard) setChild(l *level, part int, pos Pos) {
 // it ran up to here.
 func (g *guard) endExplicit(l *level) {
 	if l.explicit > 0 {
-		g.setChild(l, textLen(g.src[l.explicit:g.i]), l.explicitPos)
+		g.setChild(l, g.span(l.explicit), l.explicitPos)
 	}
 }
 
@@ -111,7 +111,7 @@ func (g *guard) nextItem(l *level, pos Pos) {
 }
 
 // block handles a key (kind 'm') or a list item ('s') at block level,
-// starting at column col: it closes what that column ends, and opens a new
+// starting at pos: it closes what that column ends, and opens a new
 // map or list unless it continues the one open at that column.
 func (g *guard) block(kind byte, pos Pos) *level {
 	if t := g.top(); g.tagNest || g.fillItem && kind == 'm' && t != nil && t.kind == 's' && t.col == pos.Col {
@@ -206,8 +206,7 @@ func (g *guard) colon() bool {
 	if g.flowMode() {
 		g.flowColon(keyPos)
 	} else {
-		part := textLen(g.src[keyOff:g.i])
-		g.blockColon(part, keyPos, indicatorOnly)
+		g.blockColon(g.span(keyOff), keyPos, indicatorOnly)
 	}
 	g.adv(1)
 	return true
@@ -221,7 +220,7 @@ func (g *guard) blockColon(part int, keyPos Pos, indicatorOnly bool) {
 	}
 	if t := g.top(); indicatorOnly && t != nil && t.kind == 'm' && t.explicit > 0 && t.col == keyPos.Col {
 		// The value of an explicit key: ? key, then : value.
-		g.setChild(t, textLen(g.src[t.explicit:g.i]), keyPos)
+		g.setChild(t, g.span(t.explicit), keyPos)
 		g.pending = pendingValue{on: true, colon: true, col: keyPos.Col}
 		return
 	}
@@ -238,11 +237,11 @@ func (g *guard) flowColon(keyPos Pos) {
 	case t == nil:
 	case t.kind == '[':
 		// [a: b] holds a map of one pair.
-		part := textLen(g.src[t.entry:g.i])
+		part := g.span(t.entry)
 		t = g.push(level{kind: 'p'}, keyPos)
 		g.setChild(t, part, keyPos)
-	case t.kind == '{':
-		g.setChild(t, textLen(g.src[t.entry:g.i]), keyPos)
+	case t.kind == '{' && !t.colon:
+		g.setChild(t, g.span(t.entry), keyPos)
 		g.entry(t, keyPos)
 		t.colon = true
 	}
@@ -317,10 +316,21 @@ func (g *guard) keyOnly() {
 	if t == nil || t.kind != '{' || t.colon {
 		return
 	}
-	if text := g.src[t.entry:g.i]; len(bytes.TrimSpace(text)) > 0 {
-		g.setChild(t, textLen(text), g.pos)
+	if len(bytes.TrimSpace(g.src[t.entry:g.i])) > 0 {
+		g.setChild(t, g.span(t.entry), g.pos)
 		g.entry(t, g.pos)
 	}
+}
+
+// span is how many bytes the text from offset from to here takes once read
+// (see textLen). A span longer than MaxKeyPath passes the limit whatever it
+// holds, so it is not read through: keys are measured in time that does
+// not grow with the file.
+func (g *guard) span(from int) int {
+	if n := g.i - from; n > g.lim.keyPath {
+		return n
+	}
+	return textLen(g.src[from:g.i])
 }
 
 // resolveFlow counts the empty value of a flow key: {a: , b: c}.
