@@ -27,12 +27,13 @@ import (
 const (
 	// MaxBytes is the largest file read.
 	MaxBytes = 1 << 20
-	// MaxDepth is how many maps and lists one value may sit in, counting
-	// the top-level map: tasks -> a task -> with -> a value is 3 deep.
+	// MaxDepth is how many maps and lists one value may sit in: the url
+	// of tasks.0.with.url sits in 4 (the file's map, the tasks list, the
+	// task, its with).
 	MaxDepth = 64
 	// MaxNodes is how many values a file may hold: every key, list item,
-	// scalar, empty value, map and list, and again whatever an alias
-	// repeats.
+	// scalar, empty value, map and list, again whatever an alias repeats,
+	// and each document marker after the first.
 	MaxNodes = 20_000
 	// MaxKeys is how many keys one map may be written with. (goccy/go-yaml
 	// spends time with the square of it: 10,000 keys take 0.4 s of CPU.)
