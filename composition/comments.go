@@ -7,6 +7,8 @@ import (
 
 	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/token"
+
+	"baton/yamltree"
 )
 
 // Comments are the comments of a composition file and the blank lines
@@ -32,13 +34,14 @@ type Comments struct {
 // ReadComments collects the comments of src. It returns nil when src holds
 // none and no blank lines between its parts, or cannot be read as YAML.
 func ReadComments(src []byte) *Comments {
-	tokens := lexer.Tokenize(string(src))
+	// Reading first refuses what passes the limits, before the lexer.
 	root, ok := readYAML(src, &problemList{})
 	if !ok || root == nil {
 		return nil
 	}
+	tokens := lexer.Tokenize(string(src))
 	lines := map[int]string{} // line -> the outermost place starting on it
-	root.placeLines("", lines)
+	placeLines(root, "", lines)
 	starts := make([]int, 0, len(lines))
 	for l := range lines {
 		starts = append(starts, l)
@@ -113,26 +116,26 @@ func ReadComments(src []byte) *Comments {
 
 // placeLines records, for each line where a key or list item starts, the
 // outermost one's place.
-func (n *ynode) placeLines(path string, lines map[int]string) {
+func placeLines(n *yamltree.Node, path string, lines map[int]string) {
 	if n == nil {
 		return
 	}
-	switch n.kind {
-	case yMap:
-		for _, e := range n.entries {
-			p := joinPath(path, e.key)
-			if _, ok := lines[e.keyPos.Line]; !ok && e.keyPos.Line > 0 {
-				lines[e.keyPos.Line] = p
+	switch n.Kind {
+	case yamltree.Map:
+		for _, e := range n.Entries {
+			p := joinPath(path, e.Key)
+			if _, ok := lines[e.KeyPos.Line]; !ok && e.KeyPos.Line > 0 {
+				lines[e.KeyPos.Line] = p
 			}
-			e.val.placeLines(p, lines)
+			placeLines(e.Val, p, lines)
 		}
-	case ySeq:
-		for i, item := range n.items {
+	case yamltree.List:
+		for i, item := range n.Items {
 			p := joinPath(path, strconv.Itoa(i))
-			if _, ok := lines[item.pos.Line]; !ok && item.pos.Line > 0 {
-				lines[item.pos.Line] = p
+			if _, ok := lines[item.Pos.Line]; !ok && item.Pos.Line > 0 {
+				lines[item.Pos.Line] = p
 			}
-			item.placeLines(p, lines)
+			placeLines(item, p, lines)
 		}
 	}
 }

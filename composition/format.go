@@ -542,7 +542,7 @@ func floatText(f float64) string {
 		return ".inf"
 	case math.IsInf(f, -1):
 		return "-.inf"
-	case f == math.Trunc(f) && math.Abs(f) <= exactFloatLimit:
+	case f == math.Trunc(f) && math.Abs(f) <= 1<<53:
 		return strconv.FormatFloat(f, 'f', -1, 64)
 	case math.Abs(f) >= 1e-4 && math.Abs(f) < 1e15:
 		return strconv.FormatFloat(f, 'f', -1, 64)

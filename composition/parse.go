@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"baton/yamltree"
 )
 
 var (
@@ -60,7 +62,17 @@ func Parse(file string, src []byte) (*Composition, Problems) {
 	return c, probs.probs
 }
 
-// decoder turns the ynode tree into a Composition, collecting problems and
+// readYAML reads src into a tree, adding the problems met to probs. ok is
+// false when nothing could be read; the tree is nil for an empty file.
+func readYAML(src []byte, probs *problemList) (root *yamltree.Node, ok bool) {
+	root, found, ok := yamltree.Read(src, "a composition file holds one YAML document; remove the second one (after ---) or move it to its own file")
+	for _, p := range found {
+		probs.add(p.Pos, "%s", p.Message)
+	}
+	return root, ok
+}
+
+// decoder turns the YAML tree into a Composition, collecting problems and
 // positions.
 type decoder struct {
 	probs *problemList
@@ -87,23 +99,23 @@ func subject(key, where string) string {
 	return key + " in " + where
 }
 
-func (d *decoder) composition(c *Composition, root *ynode) {
+func (d *decoder) composition(c *Composition, root *yamltree.Node) {
 	if root == nil {
 		d.probs.add(Pos{}, "the file is empty; a composition needs at least a name and tasks")
 		return
 	}
-	if root.kind != yMap {
-		d.probs.add(root.pos, "a composition must be a map with keys such as name: and tasks:, not %s", describe(root))
+	if root.Kind != yamltree.Map {
+		d.probs.add(root.Pos, "a composition must be a map with keys such as name: and tasks:, not %s", yamltree.Describe(root))
 		return
 	}
 	f := d.fields(root, "", "", topKeys)
 	if n, ok := f["name"]; ok {
 		if name, ok := d.text(n, "name"); ok {
 			c.Name = name
-			d.checkName(name, n.pos)
+			d.checkName(name, n.Pos)
 		}
 	} else {
-		d.probs.add(root.pos, "missing name; add one such as name: release-webapp")
+		d.probs.add(root.Pos, "missing name; add one such as name: release-webapp")
 	}
 	if n, ok := f["description"]; ok {
 		c.Description, _ = d.text(n, "description")
@@ -137,12 +149,12 @@ func (d *decoder) composition(c *Composition, root *ynode) {
 	}
 	n, ok := f["tasks"]
 	if !ok {
-		d.probs.add(root.pos, "missing tasks; a composition needs at least one task")
+		d.probs.add(root.Pos, "missing tasks; a composition needs at least one task")
 		return
 	}
 	c.Tasks = d.tasks(n)
-	if n.kind == yNull || n.kind == ySeq && len(n.items) == 0 {
-		d.probs.add(n.pos, "tasks is empty; a composition needs at least one task")
+	if n.Kind == yamltree.Null || n.Kind == yamltree.List && len(n.Items) == 0 {
+		d.probs.add(n.Pos, "tasks is empty; a composition needs at least one task")
 	}
 }
 
@@ -160,33 +172,33 @@ func (d *decoder) checkName(name string, pos Pos) {
 // fields returns the entries of the map n by key, records their positions
 // under path and reports keys not in known. where names the map for
 // messages ("" for the top level).
-func (d *decoder) fields(n *ynode, path, where string, known []string) map[string]*ynode {
-	out := make(map[string]*ynode, len(n.entries))
-	for _, e := range n.entries {
-		if !contains(known, e.key) {
+func (d *decoder) fields(n *yamltree.Node, path, where string, known []string) map[string]*yamltree.Node {
+	out := make(map[string]*yamltree.Node, len(n.Entries))
+	for _, e := range n.Entries {
+		if !contains(known, e.Key) {
 			loc := "at the top level"
 			if where != "" {
 				loc = "in " + where
 			}
-			d.probs.add(e.keyPos, "unknown key %q %s%s", e.key, loc, didYouMean(e.key, known))
+			d.probs.add(e.KeyPos, "unknown key %q %s%s", e.Key, loc, didYouMean(e.Key, known))
 			continue
 		}
-		d.pos[joinPath(path, e.key)] = e.val.pos
-		out[e.key] = e.val
+		d.pos[joinPath(path, e.Key)] = e.Val.Pos
+		out[e.Key] = e.Val
 	}
 	return out
 }
 
 // section is fields for a nested map that may also be empty; a value that
 // is not a map is reported.
-func (d *decoder) section(n *ynode, path, where string, known []string) map[string]*ynode {
-	switch n.kind {
-	case yMap:
+func (d *decoder) section(n *yamltree.Node, path, where string, known []string) map[string]*yamltree.Node {
+	switch n.Kind {
+	case yamltree.Map:
 		return d.fields(n, path, where, known)
-	case yNull:
+	case yamltree.Null:
 		return nil
 	}
-	d.probs.add(n.pos, "%s must be a map with keys %s, not %s", where, strings.Join(known, ", "), describe(n))
+	d.probs.add(n.Pos, "%s must be a map with keys %s, not %s", where, strings.Join(known, ", "), yamltree.Describe(n))
 	return nil
 }
 
@@ -200,76 +212,76 @@ func contains(list []string, s string) bool {
 }
 
 // text reads a scalar as text; numbers and bools give their text as written.
-func (d *decoder) text(n *ynode, subj string) (string, bool) {
-	switch n.kind {
-	case yNull:
+func (d *decoder) text(n *yamltree.Node, subj string) (string, bool) {
+	switch n.Kind {
+	case yamltree.Null:
 		return "", true
-	case yScalar:
-		if s, ok := n.value.(string); ok {
+	case yamltree.Scalar:
+		if s, ok := n.Value.(string); ok {
 			return s, true
 		}
-		return n.text, true
+		return n.Text, true
 	}
-	d.probs.add(n.pos, "%s must be text, not %s", subj, describe(n))
+	d.probs.add(n.Pos, "%s must be text, not %s", subj, yamltree.Describe(n))
 	return "", false
 }
 
-func (d *decoder) flag(n *ynode, subj string) (bool, bool) {
-	if b, ok := n.value.(bool); ok && n.kind == yScalar {
+func (d *decoder) flag(n *yamltree.Node, subj string) (bool, bool) {
+	if b, ok := n.Value.(bool); ok && n.Kind == yamltree.Scalar {
 		return b, true
 	}
-	d.probs.add(n.pos, "%s must be true or false, not %s", subj, describe(n))
+	d.probs.add(n.Pos, "%s must be true or false, not %s", subj, yamltree.Describe(n))
 	return false, false
 }
 
 // whole reads a whole number of 0 or more.
-func (d *decoder) whole(n *ynode, subj string) (int, bool) {
-	if f, ok := n.value.(float64); ok && n.kind == yScalar && f >= 0 && f == math.Trunc(f) && f <= 1e9 {
+func (d *decoder) whole(n *yamltree.Node, subj string) (int, bool) {
+	if f, ok := n.Value.(float64); ok && n.Kind == yamltree.Scalar && f >= 0 && f == math.Trunc(f) && f <= 1e9 {
 		return int(f), true
 	}
-	d.probs.add(n.pos, "%s must be a whole number of 0 or more, not %s", subj, describe(n))
+	d.probs.add(n.Pos, "%s must be a whole number of 0 or more, not %s", subj, yamltree.Describe(n))
 	return 0, false
 }
 
-func (d *decoder) duration(n *ynode, subj string) (time.Duration, bool) {
-	if n.kind == yScalar {
-		if s, ok := n.value.(string); ok {
+func (d *decoder) duration(n *yamltree.Node, subj string) (time.Duration, bool) {
+	if n.Kind == yamltree.Scalar {
+		if s, ok := n.Value.(string); ok {
 			dur, err := time.ParseDuration(strings.TrimSpace(s))
 			switch {
 			case err != nil:
-				d.probs.add(n.pos, "%s must be a duration such as 90s, 10m or 1h30m, not %s", subj, describe(n))
+				d.probs.add(n.Pos, "%s must be a duration such as 90s, 10m or 1h30m, not %s", subj, yamltree.Describe(n))
 				return 0, false
 			case dur < 0:
-				d.probs.add(n.pos, "%s must not be negative", subj)
+				d.probs.add(n.Pos, "%s must not be negative", subj)
 				return 0, false
 			}
 			return dur, true
 		}
-		if _, isNum := n.value.(float64); isNum {
-			d.probs.add(n.pos, "%s must be a duration with a unit, such as %ss or %sm, not %s", subj, n.text, n.text, n.text)
+		if _, isNum := n.Value.(float64); isNum {
+			d.probs.add(n.Pos, "%s must be a duration with a unit, such as %ss or %sm, not %s", subj, n.Text, n.Text, n.Text)
 			return 0, false
 		}
 	}
-	d.probs.add(n.pos, "%s must be a duration such as 90s, 10m or 1h30m, not %s", subj, describe(n))
+	d.probs.add(n.Pos, "%s must be a duration such as 90s, 10m or 1h30m, not %s", subj, yamltree.Describe(n))
 	return 0, false
 }
 
 // value turns a free-form YAML value into Go values (map[string]any, []any,
 // string, float64, bool, nil) and records the position of every part.
-func (d *decoder) value(n *ynode, path string) any {
-	d.pos[path] = n.pos
-	switch n.kind {
-	case yScalar:
-		return n.value
-	case yMap:
-		m := make(map[string]any, len(n.entries))
-		for _, e := range n.entries {
-			m[e.key] = d.value(e.val, joinPath(path, e.key))
+func (d *decoder) value(n *yamltree.Node, path string) any {
+	d.pos[path] = n.Pos
+	switch n.Kind {
+	case yamltree.Scalar:
+		return n.Value
+	case yamltree.Map:
+		m := make(map[string]any, len(n.Entries))
+		for _, e := range n.Entries {
+			m[e.Key] = d.value(e.Val, joinPath(path, e.Key))
 		}
 		return m
-	case ySeq:
-		l := make([]any, len(n.items))
-		for i, item := range n.items {
+	case yamltree.List:
+		l := make([]any, len(n.Items))
+		for i, item := range n.Items {
 			l[i] = d.value(item, indexPath(path, i))
 		}
 		return l
@@ -279,44 +291,44 @@ func (d *decoder) value(n *ynode, path string) any {
 
 // freeMap reads a map of free-form values; what says what it should be for
 // the message when it is not a map.
-func (d *decoder) freeMap(n *ynode, path, subj, what string) map[string]any {
-	switch n.kind {
-	case yNull:
+func (d *decoder) freeMap(n *yamltree.Node, path, subj, what string) map[string]any {
+	switch n.Kind {
+	case yamltree.Null:
 		return nil
-	case yMap:
+	case yamltree.Map:
 		return d.value(n, path).(map[string]any)
 	}
-	d.probs.add(n.pos, "%s must be %s, not %s", subj, what, describe(n))
+	d.probs.add(n.Pos, "%s must be %s, not %s", subj, what, yamltree.Describe(n))
 	return nil
 }
 
-func (d *decoder) params(n *ynode) []Param {
-	switch n.kind {
-	case yNull:
+func (d *decoder) params(n *yamltree.Node) []Param {
+	switch n.Kind {
+	case yamltree.Null:
 		return nil
-	case yMap:
+	case yamltree.Map:
 	default:
-		d.probs.add(n.pos, "params must be a map of name: {type: ..., default: ...}, not %s", describe(n))
+		d.probs.add(n.Pos, "params must be a map of name: {type: ..., default: ...}, not %s", yamltree.Describe(n))
 		return nil
 	}
-	params := make([]Param, 0, len(n.entries))
-	for _, e := range n.entries {
-		path := "params." + e.key
-		d.pos[path] = e.val.pos
-		if !paramNameRe.MatchString(e.key) {
-			d.probs.add(e.keyPos, "param name %q may hold only lowercase letters, digits and _, and must not start with a digit (so that ${{ params.NAME }} works without quoting)", truncate(e.key, 40))
+	params := make([]Param, 0, len(n.Entries))
+	for _, e := range n.Entries {
+		path := "params." + e.Key
+		d.pos[path] = e.Val.Pos
+		if !paramNameRe.MatchString(e.Key) {
+			d.probs.add(e.KeyPos, "param name %q may hold only lowercase letters, digits and _, and must not start with a digit (so that ${{ params.NAME }} works without quoting)", truncate(e.Key, 40))
 		}
-		p := Param{Name: e.key, Type: TypeString}
-		d.param(&p, e.val, path)
+		p := Param{Name: e.Key, Type: TypeString}
+		d.param(&p, e.Val, path)
 		params = append(params, p)
 	}
 	return params
 }
 
-func (d *decoder) param(p *Param, n *ynode, path string) {
+func (d *decoder) param(p *Param, n *yamltree.Node, path string) {
 	where := "param " + p.Name
-	if n.kind != yMap && n.kind != yNull {
-		d.probs.add(n.pos, "%s must be a map such as {type: string, required: true}, not %s", where, describe(n))
+	if n.Kind != yamltree.Map && n.Kind != yamltree.Null {
+		d.probs.add(n.Pos, "%s must be a map such as {type: string, required: true}, not %s", where, yamltree.Describe(n))
 		return
 	}
 	f := d.section(n, path, where, paramKeys)
@@ -329,7 +341,7 @@ func (d *decoder) param(p *Param, n *ynode, path string) {
 				if alias, ok := paramTypeAliases[strings.ToLower(s)]; ok {
 					hint = fmt.Sprintf("; did you mean %q?", alias)
 				}
-				d.probs.add(v.pos, "type of %s must be one of %s, not %q%s", where, strings.Join(paramTypes, ", "), s, hint)
+				d.probs.add(v.Pos, "type of %s must be one of %s, not %q%s", where, strings.Join(paramTypes, ", "), s, hint)
 			}
 		}
 	}
@@ -342,19 +354,19 @@ func (d *decoder) param(p *Param, n *ynode, path string) {
 	if v, ok := f["enum"]; ok {
 		d.paramEnum(p, v, path+".enum", where)
 	}
-	if v, ok := f["default"]; ok && v.kind != yNull {
+	if v, ok := f["default"]; ok && v.Kind != yamltree.Null {
 		def, err := coerce(p.Type, p.Enum, d.value(v, path+".default"))
 		if err != nil {
-			d.probs.add(v.pos, "default of %s: %v", where, err)
+			d.probs.add(v.Pos, "default of %s: %v", where, err)
 		} else {
 			p.Default = def
 		}
 	}
 }
 
-func (d *decoder) paramEnum(p *Param, n *ynode, path, where string) {
-	if n.kind != ySeq {
-		d.probs.add(n.pos, "enum of %s must be a list of the allowed values, not %s", where, describe(n))
+func (d *decoder) paramEnum(p *Param, n *yamltree.Node, path, where string) {
+	if n.Kind != yamltree.List {
+		d.probs.add(n.Pos, "enum of %s must be a list of the allowed values, not %s", where, yamltree.Describe(n))
 		return
 	}
 	// The enum of a list param holds the values its items may take.
@@ -362,13 +374,13 @@ func (d *decoder) paramEnum(p *Param, n *ynode, path, where string) {
 	if itemType == TypeList {
 		itemType = TypeString
 	}
-	for i, item := range n.items {
+	for i, item := range n.Items {
 		v, err := coerce(itemType, nil, d.value(item, indexPath(path, i)))
 		if err != nil || v == nil {
 			if err == nil {
 				err = fmt.Errorf("an empty value is not allowed")
 			}
-			d.probs.add(item.pos, "enum of %s: %v", where, err)
+			d.probs.add(item.Pos, "enum of %s: %v", where, err)
 			continue
 		}
 		p.Enum = append(p.Enum, v)
@@ -376,12 +388,12 @@ func (d *decoder) paramEnum(p *Param, n *ynode, path, where string) {
 }
 
 // requires reads a requires map; owner is "" at the top level or "task x".
-func (d *decoder) requires(n *ynode, path, owner string) *Requires {
+func (d *decoder) requires(n *yamltree.Node, path, owner string) *Requires {
 	where := "requires"
 	if owner != "" {
 		where += " of " + owner
 	}
-	if n.kind == yNull {
+	if n.Kind == yamltree.Null {
 		return nil
 	}
 	f := d.section(n, path, where, requiresKeys)
@@ -408,27 +420,27 @@ func (d *decoder) requires(n *ynode, path, owner string) *Requires {
 
 // stringMap reads the map key (of where) whose values are scalars, kept as
 // text; item names one value in messages.
-func (d *decoder) stringMap(n *ynode, path, key, item, where string) map[string]string {
-	switch n.kind {
-	case yNull:
+func (d *decoder) stringMap(n *yamltree.Node, path, key, item, where string) map[string]string {
+	switch n.Kind {
+	case yamltree.Null:
 		return nil
-	case yMap:
+	case yamltree.Map:
 	default:
-		d.probs.add(n.pos, "%s must be a map of name: value, not %s", subject(key, where), describe(n))
+		d.probs.add(n.Pos, "%s must be a map of name: value, not %s", subject(key, where), yamltree.Describe(n))
 		return nil
 	}
-	out := make(map[string]string, len(n.entries))
-	for _, e := range n.entries {
-		d.pos[joinPath(path, e.key)] = e.val.pos
-		if s, ok := d.text(e.val, subject(item+" "+e.key, where)); ok {
-			out[e.key] = s
+	out := make(map[string]string, len(n.Entries))
+	for _, e := range n.Entries {
+		d.pos[joinPath(path, e.Key)] = e.Val.Pos
+		if s, ok := d.text(e.Val, subject(item+" "+e.Key, where)); ok {
+			out[e.Key] = s
 		}
 	}
 	return out
 }
 
-func (d *decoder) call(n *ynode, path string) *Call {
-	if n.kind == yNull {
+func (d *decoder) call(n *yamltree.Node, path string) *Call {
+	if n.Kind == yamltree.Null {
 		return nil
 	}
 	f := d.section(n, path, path, callKeys)
@@ -440,7 +452,7 @@ func (d *decoder) call(n *ynode, path string) *Call {
 		c.Composition, _ = d.text(v, "composition in "+path)
 	}
 	if c.Composition == "" {
-		d.probs.add(n.pos, "%s needs the name of the composition to start: add composition: <name>", path)
+		d.probs.add(n.Pos, "%s needs the name of the composition to start: add composition: <name>", path)
 	}
 	if v, ok := f["params"]; ok {
 		c.Params = d.freeMap(v, path+".params", "params in "+path, "a map of param: value")
@@ -450,22 +462,22 @@ func (d *decoder) call(n *ynode, path string) *Call {
 
 // schedules reads the list of schedules; the cron specs and time zones are
 // checked by Validate.
-func (d *decoder) schedules(n *ynode) []Schedule {
-	switch n.kind {
-	case yNull:
+func (d *decoder) schedules(n *yamltree.Node) []Schedule {
+	switch n.Kind {
+	case yamltree.Null:
 		return nil
-	case ySeq:
+	case yamltree.List:
 	default:
-		d.probs.add(n.pos, `schedules must be a list such as - {cron: "0 3 * * *"}, not %s`, describe(n))
+		d.probs.add(n.Pos, `schedules must be a list such as - {cron: "0 3 * * *"}, not %s`, yamltree.Describe(n))
 		return nil
 	}
-	out := make([]Schedule, 0, len(n.items))
-	for i, item := range n.items {
+	out := make([]Schedule, 0, len(n.Items))
+	for i, item := range n.Items {
 		path := indexPath("schedules", i)
 		where := fmt.Sprintf("schedule %d", i+1)
-		d.pos[path] = item.pos
-		if item.kind != yMap {
-			d.probs.add(item.pos, "%s must be a map with cron: and optionally timezone, params, catch_up, overlap; not %s", where, describe(item))
+		d.pos[path] = item.Pos
+		if item.Kind != yamltree.Map {
+			d.probs.add(item.Pos, "%s must be a map with cron: and optionally timezone, params, catch_up, overlap; not %s", where, yamltree.Describe(item))
 			continue
 		}
 		f := d.fields(item, path, where, scheduleKeys)
@@ -473,7 +485,7 @@ func (d *decoder) schedules(n *ynode) []Schedule {
 		if v, ok := f["cron"]; ok {
 			s.Cron, _ = d.text(v, "cron in "+where)
 		} else {
-			d.probs.add(item.pos, `%s has no cron; add one such as cron: "0 3 * * *" (5 fields), @daily or "@every 90m"`, where)
+			d.probs.add(item.Pos, `%s has no cron; add one such as cron: "0 3 * * *" (5 fields), @daily or "@every 90m"`, where)
 		}
 		if v, ok := f["timezone"]; ok {
 			s.Timezone, _ = d.text(v, "timezone in "+where)

@@ -3,6 +3,8 @@ package composition
 import (
 	"fmt"
 	"strings"
+
+	"baton/yamltree"
 )
 
 // taskKeys are the keys of a task, in the order Format writes them.
@@ -11,19 +13,19 @@ var taskKeys = []string{"id", "name", "type", "run", "needs", "if", "with", "env
 // ShellTaskType is the task type of a task that gives only run:.
 const ShellTaskType = "shell"
 
-func (d *decoder) tasks(n *ynode) []*Task {
-	switch n.kind {
-	case yNull:
+func (d *decoder) tasks(n *yamltree.Node) []*Task {
+	switch n.Kind {
+	case yamltree.Null:
 		return nil
-	case ySeq:
+	case yamltree.List:
 	default:
-		d.probs.add(n.pos, "tasks must be a list of tasks, each starting with - id: <name>, not %s", describe(n))
+		d.probs.add(n.Pos, "tasks must be a list of tasks, each starting with - id: <name>, not %s", yamltree.Describe(n))
 		return nil
 	}
-	tasks := make([]*Task, len(n.items))
-	for i, item := range n.items {
+	tasks := make([]*Task, len(n.Items))
+	for i, item := range n.Items {
 		path := indexPath("tasks", i)
-		d.pos[path] = item.pos
+		d.pos[path] = item.Pos
 		tasks[i] = d.task(i, item, path)
 	}
 	// An omitted needs means the task listed just before.
@@ -46,21 +48,21 @@ func taskLabel(i int, id string) string {
 
 // task reads one task. A task that is not a map is kept as an empty Task so
 // that Tasks[i] stays the i-th entry of the file.
-func (d *decoder) task(i int, n *ynode, path string) *Task {
+func (d *decoder) task(i int, n *yamltree.Node, path string) *Task {
 	t := &Task{Index: i}
-	if n.kind != yMap {
-		d.probs.add(n.pos, "task %d must be a map with id: and type: or run:, not %s", i+1, describe(n))
+	if n.Kind != yamltree.Map {
+		d.probs.add(n.Pos, "task %d must be a map with id: and type: or run:, not %s", i+1, yamltree.Describe(n))
 		return t
 	}
-	if e, ok := n.lookup("id"); ok && e.val.kind == yScalar {
-		t.ID, _ = d.text(e.val, "id")
+	if e, ok := n.Lookup("id"); ok && e.Val.Kind == yamltree.Scalar {
+		t.ID, _ = d.text(e.Val, "id")
 	}
 	where := taskLabel(i, t.ID)
 	f := d.fields(n, path, where, taskKeys)
 	if v, ok := f["id"]; ok {
 		d.checkTaskID(t, v, where)
 	} else {
-		d.probs.add(n.pos, "%s has no id; add id: <name>", where)
+		d.probs.add(n.Pos, "%s has no id; add id: <name>", where)
 	}
 	if v, ok := f["name"]; ok {
 		t.Name, _ = d.text(v, subject("name", where))
@@ -105,7 +107,7 @@ func (d *decoder) task(i int, n *ynode, path string) *Task {
 	if v, ok := f["requires"]; ok {
 		t.Requires = d.requires(v, path+".requires", where)
 	}
-	d.shellSugar(t, runGiven, typeGiven, path, where, n.pos)
+	d.shellSugar(t, runGiven, typeGiven, path, where, n.Pos)
 	return t
 }
 
@@ -135,38 +137,38 @@ func (d *decoder) shellSugar(t *Task, runGiven, typeGiven bool, path, where stri
 	}
 }
 
-func (d *decoder) checkTaskID(t *Task, v *ynode, where string) {
-	if v.kind != yScalar && v.kind != yNull {
-		d.probs.add(v.pos, "id in %s must be text, not %s", where, describe(v))
+func (d *decoder) checkTaskID(t *Task, v *yamltree.Node, where string) {
+	if v.Kind != yamltree.Scalar && v.Kind != yamltree.Null {
+		d.probs.add(v.Pos, "id in %s must be text, not %s", where, yamltree.Describe(v))
 		return
 	}
 	switch {
 	case t.ID == "":
-		d.probs.add(v.pos, "%s has an empty id", where)
+		d.probs.add(v.Pos, "%s has an empty id", where)
 	case !taskIDRe.MatchString(t.ID):
-		d.probs.add(v.pos, "task id %q may hold only letters, digits, - and _, and must not start with -", truncate(t.ID, 40))
+		d.probs.add(v.Pos, "task id %q may hold only letters, digits, - and _, and must not start with -", truncate(t.ID, 40))
 	}
 }
 
 // needs reads needs: a list of task ids, or one id.
-func (d *decoder) needs(t *Task, n *ynode, path, where string) {
+func (d *decoder) needs(t *Task, n *yamltree.Node, path, where string) {
 	t.NeedsGiven = true
-	switch n.kind {
-	case yNull:
+	switch n.Kind {
+	case yamltree.Null:
 		return
-	case yScalar:
+	case yamltree.Scalar:
 		if s, ok := d.text(n, subject("needs", where)); ok && s != "" {
 			t.Needs = []string{s}
 		}
 		return
-	case yMap:
-		d.probs.add(n.pos, "needs in %s must be a list of task ids such as [build, test], not a map", where)
+	case yamltree.Map:
+		d.probs.add(n.Pos, "needs in %s must be a list of task ids such as [build, test], not a map", where)
 		return
 	}
-	for i, item := range n.items {
-		d.pos[indexPath(path, i)] = item.pos
-		if item.kind != yScalar {
-			d.probs.add(item.pos, "needs in %s must list task ids, not %s", where, describe(item))
+	for i, item := range n.Items {
+		d.pos[indexPath(path, i)] = item.Pos
+		if item.Kind != yamltree.Scalar {
+			d.probs.add(item.Pos, "needs in %s must list task ids, not %s", where, yamltree.Describe(item))
 			continue
 		}
 		s, _ := d.text(item, subject("needs", where))
@@ -177,17 +179,17 @@ func (d *decoder) needs(t *Task, n *ynode, path, where string) {
 // condition reads if: a YAML bool, or a string that is true, false or one
 // ${{ }} expression. A bare expression is refused with the fix, since it
 // would otherwise be a non-empty string and always true.
-func (d *decoder) condition(t *Task, n *ynode, where string) {
-	if b, ok := n.value.(bool); ok && n.kind == yScalar {
+func (d *decoder) condition(t *Task, n *yamltree.Node, where string) {
+	if b, ok := n.Value.(bool); ok && n.Kind == yamltree.Scalar {
 		t.If = fmt.Sprint(b)
 		return
 	}
-	s, isString := n.value.(string)
-	if n.kind == yNull {
+	s, isString := n.Value.(string)
+	if n.Kind == yamltree.Null {
 		return
 	}
-	if !isString || n.kind != yScalar {
-		d.probs.add(n.pos, "if in %s must be true, false or a ${{ }} expression, not %s", where, describe(n))
+	if !isString || n.Kind != yamltree.Scalar {
+		d.probs.add(n.Pos, "if in %s must be true, false or a ${{ }} expression, not %s", where, yamltree.Describe(n))
 		return
 	}
 	t.If = s
@@ -196,7 +198,7 @@ func (d *decoder) condition(t *Task, n *ynode, where string) {
 		return
 	}
 	if !HasExpr(s) {
-		d.probs.add(n.pos, "if in %s must be true, false or a ${{ }} expression; did you mean %q?", where, "${{ "+trimmed+" }}")
+		d.probs.add(n.Pos, "if in %s must be true, false or a ${{ }} expression; did you mean %q?", where, "${{ "+trimmed+" }}")
 		return
 	}
 	segs, err := splitTemplate(s)
@@ -204,16 +206,16 @@ func (d *decoder) condition(t *Task, n *ynode, where string) {
 		return // Validate reports the broken template.
 	}
 	if _, ok := singleExpr(segs); !ok {
-		d.probs.add(n.pos, "if in %s must be one ${{ }} expression with nothing around it; combine conditions inside it with and, or", where)
+		d.probs.add(n.Pos, "if in %s must be one ${{ }} expression with nothing around it; combine conditions inside it with and, or", where)
 	}
 }
 
 // env reads env: names that are valid environment variable names, values
 // kept as text.
-func (d *decoder) env(n *ynode, path, where string) map[string]string {
-	for _, e := range n.entries {
-		if !envNameRe.MatchString(e.key) {
-			d.probs.add(e.keyPos, "env name %q in %s may hold only letters, digits and _, and must not start with a digit", truncate(e.key, 40), where)
+func (d *decoder) env(n *yamltree.Node, path, where string) map[string]string {
+	for _, e := range n.Entries {
+		if !envNameRe.MatchString(e.Key) {
+			d.probs.add(e.KeyPos, "env name %q in %s may hold only letters, digits and _, and must not start with a digit", truncate(e.Key, 40), where)
 		}
 	}
 	return d.stringMap(n, path, "env", "env", where)

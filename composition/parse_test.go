@@ -91,17 +91,17 @@ func TestParseRelease(t *testing.T) {
 	}
 
 	wantPos := map[string]Pos{
-		"name":                {1, 7},
-		"params.version":      {5, 12},
-		"params.env.default":  {6, 32},
-		"timeout":             {10, 10},
-		"tasks.0":             {16, 5},
-		"tasks.0.with.url":    {18, 17},
-		"tasks.1.needs":       {29, 12},
-		"tasks.1.needs.0":     {29, 13},
-		"tasks.1.run":         {21, 10},
-		"tasks.1.env.MODE":    {23, 17},
-		"on_failure.params":   {12, 48},
+		"name":                {Line: 1, Col: 7},
+		"params.version":      {Line: 5, Col: 12},
+		"params.env.default":  {Line: 6, Col: 32},
+		"timeout":             {Line: 10, Col: 10},
+		"tasks.0":             {Line: 16, Col: 5},
+		"tasks.0.with.url":    {Line: 18, Col: 17},
+		"tasks.1.needs":       {Line: 29, Col: 12},
+		"tasks.1.needs.0":     {Line: 29, Col: 13},
+		"tasks.1.run":         {Line: 21, Col: 10},
+		"tasks.1.env.MODE":    {Line: 23, Col: 17},
+		"on_failure.params":   {Line: 12, Col: 48},
 		"requires.labels.zne": {},
 	}
 	for path, want := range wantPos {

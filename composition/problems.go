@@ -166,3 +166,12 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// truncate shortens s to at most n runes for a message, marking the cut.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

@@ -1,10 +1,15 @@
-// Package composition owns the composition file format: its types, YAML
-// parsing with line and column, validation against a catalog of task types,
-// parameter binding, and the ${{ }} expressions that may stand in any string.
-// It imports nothing of ours.
+// Package composition owns the composition file format: its types,
+// decoding from the YAML tree of package yamltree (which keeps line and
+// column), validation against a catalog of task types, parameter binding,
+// and the ${{ }} expressions that may stand in any string. It imports only
+// yamltree of ours.
 package composition
 
-import "time"
+import (
+	"time"
+
+	"baton/yamltree"
+)
 
 // Composition is a parsed composition file.
 type Composition struct {
@@ -33,11 +38,10 @@ type Composition struct {
 // where its value starts in the source.
 type Positions map[string]Pos
 
-// Pos is a place in a source file; Line and Col count from 1.
-type Pos struct {
-	Line int
-	Col  int
-}
+// Pos is a place in a source file; Line and Col count from 1. It is the
+// position type of package yamltree, so that positions pass between the
+// YAML reader, compositions and triggers unchanged.
+type Pos = yamltree.Pos
 
 // Param is one typed input of a composition.
 type Param struct {

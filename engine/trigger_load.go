@@ -5,7 +5,9 @@ import (
 	"os"
 	"sort"
 
+	"baton/composition"
 	"baton/model"
+	"baton/plugin"
 	"baton/trigger"
 )
 
@@ -31,6 +33,10 @@ func (e *Engine) LoadTriggers(sources []model.TriggerSource) []TriggerProblem {
 			bad = append(bad, TriggerProblem{Name: src.Name, Err: probs})
 			continue
 		}
+		if err := CheckTrigger(t); err != nil {
+			bad = append(bad, TriggerProblem{Name: src.Name, Err: err})
+			continue
+		}
 		if t.Name != src.Name {
 			bad = append(bad, TriggerProblem{Name: src.Name, Err: fmt.Errorf("stored as %s but named %s inside", src.Name, t.Name)})
 			continue
@@ -53,4 +59,16 @@ func (e *Engine) TriggerProblems() []TriggerProblem {
 	e.trig.mu.RLock()
 	defer e.trig.mu.RUnlock()
 	return append([]TriggerProblem(nil), e.trig.problems...)
+}
+
+// CheckTrigger judges what the trigger package cannot alone: a secret_env
+// naming a variable every task inherits (PATH, HOME, LANG, ...) is
+// refused, since it cannot both be kept from tasks and given to them.
+func CheckTrigger(t *trigger.Trigger) error {
+	if t.SecretEnv == "" || !plugin.InheritedByDefault(t.SecretEnv) {
+		return nil
+	}
+	pos := t.Pos["secret_env"]
+	return composition.Problems{{File: t.File, Line: pos.Line, Col: pos.Col, Message: fmt.Sprintf(
+		"secret_env %s names a variable every task inherits; keep the secret in a variable of its own, such as GITHUB_WEBHOOK_SECRET", t.SecretEnv)}}
 }

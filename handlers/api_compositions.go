@@ -7,10 +7,13 @@ import (
 	"strconv"
 
 	"baton/model"
+	"baton/yamltree"
 )
 
-// maxCompositionBytes limits a composition's source.
-const maxCompositionBytes = 1 << 20
+// maxCompositionBytes limits a composition's or a trigger's source: the
+// most the YAML reader reads, so that a body the API takes is never too
+// big to read.
+const maxCompositionBytes = yamltree.MaxBytes
 
 func (h *Handler) apiTaskTypes(w http.ResponseWriter, r *http.Request) {
 	types := h.engine.Catalog().TaskTypes()

@@ -382,3 +382,43 @@ func TestHookSharedAddress(t *testing.T) {
 		t.Errorf("another trigger from the flooded address: %d, want 401 (its own budget)", r.status)
 	}
 }
+
+// TestHookReplayWindowOff: with replay_window: off, the same body under a
+// new delivery id is a new event; the same delivery id is still a
+// duplicate.
+func TestHookReplayWindowOff(t *testing.T) {
+	a := newAPI(t)
+	a.do("PUT", "/api/v1/compositions/hello", helloYAML, http.StatusCreated, nil)
+	const secret = "ping-secret"
+	a.putTrigger("pings", "name: pings\nkind: github\nsecret: "+secret+"\nreplay_window: off\nrules:\n  - run: {composition: hello}\n")
+	body := []byte(`{}`)
+	url := a.srv.URL + "/hooks/pings"
+	for i, want := range []int{http.StatusAccepted, http.StatusAccepted, http.StatusOK} {
+		id := []string{"p-1", "p-2", "p-2"}[i]
+		if r := send(t, http.DefaultClient, githubHook(url, id, trigger.Sign(secret, body), body)); r.status != want {
+			t.Fatalf("request %d (delivery %s): %d %s, want %d", i+1, id, r.status, r.body, want)
+		}
+	}
+	if got := a.triggerInfo("pings"); got.ReplayWindow != "off" {
+		t.Errorf("replay_window shown as %q", got.ReplayWindow)
+	}
+}
+
+// TestTriggerSecretEnvOfEveryTask: a secret_env naming a variable every
+// task inherits is refused (it would be taken from every task) with its
+// line and column, and nothing is stored.
+func TestTriggerSecretEnvOfEveryTask(t *testing.T) {
+	a := newAPI(t)
+	var body struct {
+		Error   string
+		Details []struct {
+			Line, Column int
+			Message      string
+		}
+	}
+	a.do("PUT", "/api/v1/triggers/gh", "name: gh\nkind: github\nsecret_env: PATH\nrules:\n  - run: {composition: hello}\n", http.StatusUnprocessableEntity, &body)
+	if len(body.Details) != 1 || body.Details[0].Line != 3 || !strings.Contains(body.Details[0].Message, "every task inherits") {
+		t.Fatalf("answer: %+v", body)
+	}
+	a.do("GET", "/api/v1/triggers/gh", "", http.StatusNotFound, nil)
+}

@@ -192,7 +192,10 @@ func (h *Handler) toTriggerJSON(r *http.Request, t engine.TriggerInfo) triggerJS
 	switch t.Kind {
 	case trigger.GitHub, trigger.GitLab, trigger.Generic:
 		j.HookURL = baseURL(r) + "/hooks/" + t.Name
-		j.ReplayWindow = shortDuration(t.DigestWindow())
+		j.ReplayWindow = "off"
+		if w := t.DigestWindow(); w > 0 {
+			j.ReplayWindow = shortDuration(w)
+		}
 	case trigger.API:
 		j.HookURL = baseURL(r) + "/api/v1/events/" + t.Name
 	}
@@ -298,6 +301,10 @@ func (h *Handler) apiTriggerPut(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(probs) > 0 {
 		h.fail(w, r, &engine.InvalidError{What: "trigger is not valid", Err: probs})
+		return
+	}
+	if err := engine.CheckTrigger(t); err != nil {
+		h.fail(w, r, &engine.InvalidError{What: "trigger is not valid", Err: err})
 		return
 	}
 	created, err := h.store.SaveTrigger(r.Context(), name, string(src), who(r))

@@ -106,6 +106,10 @@ func (p *EnvPolicy) Inherited() []string {
 	return out
 }
 
+// InheritedByDefault reports whether every task inherits the variable
+// name (it is on DefaultTaskEnv): such a variable cannot hold a secret.
+func InheritedByDefault(name string) bool { return allowed(DefaultTaskEnv, name) }
+
 func allowed(allow []string, name string) bool {
 	for _, a := range allow {
 		if prefix, ok := strings.CutSuffix(a, "*"); ok {

@@ -10,11 +10,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
-
 	"baton/composition"
+	"baton/yamltree"
 )
 
 // ManifestFile is the name of the manifest in a plugin directory.
@@ -86,7 +83,7 @@ func LoadPlugin(dir string) (*Plugin, error) {
 	return p, nil
 }
 
-// manifestDecoder turns a manifest's YAML syntax tree into a Plugin,
+// manifestDecoder turns a manifest's YAML tree into a Plugin,
 // collecting every problem with its position.
 type manifestDecoder struct {
 	file string
@@ -107,59 +104,50 @@ var (
 // decode parses src and decodes the plugin it describes.
 func (d *manifestDecoder) decode(src []byte) *Plugin {
 	p := &Plugin{}
-	f, err := parser.ParseBytes(src, 0)
-	if err != nil {
-		var ye yaml.Error
-		if errors.As(err, &ye) && ye.GetToken() != nil && ye.GetToken().Position != nil {
-			pos := ye.GetToken().Position
-			d.errs = append(d.errs, &ManifestError{File: d.file, Line: pos.Line, Col: pos.Column, Msg: ye.GetMessage()})
-		} else {
-			d.errs = append(d.errs, &ManifestError{File: d.file, Msg: err.Error()})
-		}
+	body, probs, ok := yamltree.Read(src, ManifestFile+" holds more than one YAML document; keep only one")
+	for _, pr := range probs {
+		d.errorAt(pr.Pos, "%s", pr.Message)
+	}
+	if !ok {
 		return p
 	}
-	if len(f.Docs) > 1 {
-		d.errorf(f.Docs[1], "%s holds more than one YAML document; keep only one", ManifestFile)
-	}
-	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
-		d.errs = append(d.errs, &ManifestError{File: d.file, Line: 1, Col: 1,
-			Msg: "the manifest is empty; give at least name: and tasks:"})
+	if body == nil {
+		d.errorAt(yamltree.Pos{Line: 1, Col: 1}, "the manifest is empty; give at least name: and tasks:")
 		return p
 	}
-	body := f.Docs[0].Body
-	var nameKV, tasksKV *ast.MappingValueNode
-	for _, kv := range d.entries(body, "the manifest") {
-		switch k := keyName(kv); k {
+	var name, tasks *yamltree.Entry
+	for _, e := range d.entries(body, "the manifest") {
+		switch e.Key {
 		case "name":
-			nameKV = kv
-			p.Name = d.str(kv.Value, "name")
+			name = &e
+			p.Name = d.str(e.Val, "name")
 		case "version":
-			p.Version = d.scalarText(kv.Value, "version")
+			p.Version = d.scalarText(e.Val, "version")
 		case "description":
-			p.Description = d.str(kv.Value, "description")
+			p.Description = d.str(e.Val, "description")
 		case "tasks":
-			tasksKV = kv
+			tasks = &e
 		default:
-			d.unknownKey(kv, "the manifest", pluginKeys)
+			d.unknownKey(e, "the manifest", pluginKeys)
 		}
 	}
 	switch {
-	case nameKV == nil:
+	case name == nil:
 		d.errorf(body, "no name: add name: <plugin name>; it also starts the name of each of its task types")
 	case !validPluginName(p.Name):
-		d.errorf(nameKV.Value, "plugin name %q: use letters, digits, _ and - only, starting with a letter", p.Name)
+		d.errorf(name.Val, "plugin name %q: use letters, digits, _ and - only, starting with a letter", p.Name)
 		p.Name = ""
 	}
-	if tasksKV == nil {
+	if tasks == nil {
 		d.errorf(body, "no tasks: add tasks: with at least one task type")
 		return p
 	}
-	entries := d.entries(tasksKV.Value, "tasks")
+	entries := d.entries(tasks.Val, "tasks")
 	if len(entries) == 0 {
-		d.errorf(tasksKV, "tasks is empty: a plugin provides at least one task type")
+		d.errorAt(tasks.KeyPos, "tasks is empty: a plugin provides at least one task type")
 	}
-	for _, kv := range entries {
-		if t := d.task(p, kv); t != nil {
+	for _, e := range entries {
+		if t := d.task(p, e); t != nil {
 			p.Tasks = append(p.Tasks, t)
 		}
 	}
@@ -167,101 +155,101 @@ func (d *manifestDecoder) decode(src []byte) *Plugin {
 }
 
 // task decodes one entry of tasks.
-func (d *manifestDecoder) task(p *Plugin, kv *ast.MappingValueNode) *TaskType {
-	name := keyName(kv)
+func (d *manifestDecoder) task(p *Plugin, kv yamltree.Entry) *TaskType {
+	name := kv.Key
 	if p.Name != "" {
 		short, ok := strings.CutPrefix(name, p.Name+".")
 		if !ok || !validTypeSuffix(short) {
-			d.errorf(kv.Key, "task type %q: name it %s.<task>, the plugin's name, a dot and letters, digits, _, - or dots (e.g. %s.%s)",
+			d.errorAt(kv.KeyPos, "task type %q: name it %s.<task>, the plugin's name, a dot and letters, digits, _, - or dots (e.g. %s.%s)",
 				name, p.Name, p.Name, suggestSuffix(name))
 		}
 	}
 	t := &TaskType{TypeSpec: composition.TypeSpec{Name: name, Group: p.Name}, Plugin: p}
 	where := "task " + name
-	var commandKV *ast.MappingValueNode
-	for _, e := range d.entries(kv.Value, where) {
-		switch k := keyName(e); k {
+	var commandKV *yamltree.Entry
+	for _, e := range d.entries(kv.Val, where) {
+		switch e.Key {
 		case "description":
-			t.Description = d.str(e.Value, where+": description")
+			t.Description = d.str(e.Val, where+": description")
 		case "icon":
-			t.Icon = d.str(e.Value, where+": icon")
+			t.Icon = d.str(e.Val, where+": icon")
 		case "command":
-			commandKV = e
-			t.Command = d.strList(e.Value, where+": command")
+			commandKV = &e
+			t.Command = d.strList(e.Val, where+": command")
 		case "exports":
-			t.Exports = d.strList(e.Value, where+": exports")
+			t.Exports = d.strList(e.Val, where+": exports")
 			for i, x := range t.Exports {
 				if !validName(x) {
-					d.errorf(seqItem(e.Value, i), "%s: exports: %q is not a context key; use letters, digits, _, . and -, starting with a letter or _", where, x)
+					d.errorf(seqItem(e.Val, i), "%s: exports: %q is not a context key; use letters, digits, _, . and -, starting with a letter or _", where, x)
 				}
 			}
 		case "fields":
-			t.Fields = d.fields(e.Value, where)
+			t.Fields = d.fields(e.Val, where)
 		default:
 			d.unknownKey(e, where, taskKeys)
 		}
 	}
 	switch {
-	case !isMapping(kv.Value):
+	case !isMapping(kv.Val):
 		// entries reported it
 	case commandKV == nil:
-		d.errorf(kv.Key, "%s has no command: add command: [./%s.sh], a program relative to the plugin directory, and its arguments", where, suggestSuffix(name))
+		d.errorAt(kv.KeyPos, "%s has no command: add command: [./%s.sh], a program relative to the plugin directory, and its arguments", where, suggestSuffix(name))
 	case len(t.Command) == 0:
-		d.errorf(commandKV.Value, "%s: command is empty: give the program to run and its arguments, e.g. [./%s.sh]", where, suggestSuffix(name))
+		d.errorf(commandKV.Val, "%s: command is empty: give the program to run and its arguments, e.g. [./%s.sh]", where, suggestSuffix(name))
 	default:
-		d.checkCommand(seqItem(commandKV.Value, 0), where, t.Command[0])
+		d.checkCommand(seqItem(commandKV.Val, 0), where, t.Command[0])
 	}
 	return t
 }
 
 // fields decodes a task's fields.
-func (d *manifestDecoder) fields(n ast.Node, task string) []composition.FieldSpec {
+func (d *manifestDecoder) fields(n *yamltree.Node, task string) []composition.FieldSpec {
 	var out []composition.FieldSpec
 	envNames := map[string]string{} // BATON_FIELD_ variable -> field
 	for _, kv := range d.entries(n, task+": fields") {
-		name := keyName(kv)
+		name := kv.Key
 		where := fmt.Sprintf("%s: field %s", task, name)
 		if !validFieldName(name) {
-			d.errorf(kv.Key, "%s: a field name holds letters, digits, _ and - only, starting with a letter or _", where)
+			d.errorAt(kv.KeyPos, "%s: a field name holds letters, digits, _ and - only, starting with a letter or _", where)
 		} else if other, taken := envNames[FieldEnvName(name)]; taken {
-			d.errorf(kv.Key, "%s: fields %s and %s would both reach the command as %s; rename one", where, other, name, FieldEnvName(name))
+			d.errorAt(kv.KeyPos, "%s: fields %s and %s would both reach the command as %s; rename one", where, other, name, FieldEnvName(name))
 		} else {
 			envNames[FieldEnvName(name)] = name
 		}
 		f := composition.FieldSpec{Name: name}
-		if s, ok := unwrap(kv.Value).(*ast.StringNode); ok && slices.Contains(fieldTypes, composition.FieldType(s.Value)) {
-			d.errorf(s, "%s: write {type: %s}; a field is a mapping of type, required, default, enum and description", where, s.Value)
+		if s, ok := kv.Val.Value.(string); ok && kv.Val.Kind == yamltree.Scalar && slices.Contains(fieldTypes, composition.FieldType(s)) {
+			d.errorf(kv.Val, "%s: write {type: %s}; a field is a mapping of type, required, default, enum and description", where, s)
 			out = append(out, f)
 			continue
 		}
-		if !isMapping(kv.Value) {
-			d.entries(kv.Value, where)
+		if !isMapping(kv.Val) {
+			d.entries(kv.Val, where)
 			out = append(out, f)
 			continue
 		}
-		var typeNode, defNode, enumNode ast.Node
-		for _, e := range d.entries(kv.Value, where) {
-			switch k := keyName(e); k {
+		var typeNode, defNode, enumNode *yamltree.Node
+		for _, e := range d.entries(kv.Val, where) {
+			switch e.Key {
 			case "type":
-				typeNode = e.Value
-				f.Type = composition.FieldType(d.str(e.Value, where+": type"))
+				typeNode = e.Val
+				f.Type = composition.FieldType(d.str(e.Val, where+": type"))
 			case "required":
-				f.Required = d.boolean(e.Value, where+": required")
+				f.Required = d.boolean(e.Val, where+": required")
 			case "default":
-				defNode = e.Value
-				f.Default = d.value(e.Value, where+": default")
+				defNode = e.Val
+				f.Default = d.value(e.Val, where+": default")
 			case "enum":
-				enumNode = e.Value
-				f.Enum = d.list(e.Value, where+": enum")
+				enumNode = e.Val
+				f.Enum = d.list(e.Val, where+": enum")
 			case "description":
-				f.Description = d.str(e.Value, where+": description")
+				f.Description = d.str(e.Val, where+": description")
 			default:
 				d.unknownKey(e, where, fieldKeys)
 			}
 		}
 		switch {
 		case typeNode == nil:
-			d.errorf(kv.Key, "%s has no type: add type: with one of %s", where, typeList())
+			d.errorAt(kv.KeyPos, "%s has no type: add type: with one of %s", where, typeList())
 		case !slices.Contains(fieldTypes, f.Type):
 			d.errorf(typeNode, "%s: unknown type %q; use one of %s", where, f.Type, typeList())
 		default:
@@ -285,7 +273,7 @@ func (d *manifestDecoder) fields(n ast.Node, task string) []composition.FieldSpe
 
 // checkCommand reports a command that cannot run: a missing or
 // non-executable file in the plugin directory, or a program not in PATH.
-func (d *manifestDecoder) checkCommand(n ast.Node, where, prog string) {
+func (d *manifestDecoder) checkCommand(n *yamltree.Node, where, prog string) {
 	if !strings.ContainsRune(prog, '/') {
 		if _, err := exec.LookPath(prog); err != nil {
 			d.errorf(n, "%s: command %s is not a program in PATH; install it, or give a path relative to the plugin directory such as ./%s", where, prog, prog)
@@ -305,15 +293,18 @@ func (d *manifestDecoder) checkCommand(n ast.Node, where, prog string) {
 }
 
 // unknownKey reports a key the manifest format does not have.
-func (d *manifestDecoder) unknownKey(kv *ast.MappingValueNode, where string, known []string) {
-	d.errorf(kv.Key, "%s: unknown key %q; the keys here are %s", where, keyName(kv), strings.Join(known, ", "))
+func (d *manifestDecoder) unknownKey(kv yamltree.Entry, where string, known []string) {
+	d.errorAt(kv.KeyPos, "%s: unknown key %q; the keys here are %s", where, kv.Key, strings.Join(known, ", "))
 }
 
 // errorf records a problem at n's place.
-func (d *manifestDecoder) errorf(n ast.Node, format string, args ...any) {
-	e := &ManifestError{File: d.file, Msg: fmt.Sprintf(format, args...)}
-	e.Line, e.Col = place(n)
-	d.errs = append(d.errs, e)
+func (d *manifestDecoder) errorf(n *yamltree.Node, format string, args ...any) {
+	d.errorAt(n.Pos, format, args...)
+}
+
+// errorAt records a problem at pos.
+func (d *manifestDecoder) errorAt(pos yamltree.Pos, format string, args ...any) {
+	d.errs = append(d.errs, &ManifestError{File: d.file, Line: pos.Line, Col: pos.Col, Msg: fmt.Sprintf(format, args...)})
 }
 
 // validPluginName reports whether s can name a plugin.

@@ -6,236 +6,151 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml/ast"
-
 	"baton/composition"
+	"baton/yamltree"
 )
 
-// This file reads values out of a manifest's YAML syntax tree, reporting a
-// value of the wrong kind at its place.
+// This file reads values out of a manifest's YAML tree, reporting a value
+// of the wrong kind at its place.
 
-// unwrap returns the value under tags and anchors.
-func unwrap(n ast.Node) ast.Node {
-	for {
-		switch v := n.(type) {
-		case *ast.TagNode:
-			n = v.Value
-		case *ast.AnchorNode:
-			n = v.Value
-		default:
-			return n
-		}
-	}
-}
-
-// place returns where n starts; a mapping starts at its first key.
-func place(n ast.Node) (line, col int) {
-	if n == nil {
-		return 0, 0
-	}
-	if m, ok := n.(*ast.MappingNode); ok && len(m.Values) > 0 {
-		n = m.Values[0].Key
-	}
-	if kv, ok := n.(*ast.MappingValueNode); ok {
-		n = kv.Key
-	}
-	if doc, ok := n.(*ast.DocumentNode); ok && doc.Body != nil {
-		return place(doc.Body)
-	}
-	tk := n.GetToken()
-	if tk == nil || tk.Position == nil {
-		return 0, 0
-	}
-	return tk.Position.Line, tk.Position.Column
-}
-
-// keyName returns the text of a mapping key.
-func keyName(kv *ast.MappingValueNode) string {
-	switch k := unwrap(kv.Key).(type) {
-	case *ast.StringNode:
-		return k.Value
-	case nil:
-		return ""
-	default:
-		if tk := k.GetToken(); tk != nil {
-			return tk.Value
-		}
-	}
-	return ""
-}
-
-// seqItem returns item i of a sequence node, or n itself when it is not a
-// sequence or too short, for placing a problem.
-func seqItem(n ast.Node, i int) ast.Node {
-	if s, ok := unwrap(n).(*ast.SequenceNode); ok && i < len(s.Values) {
-		return s.Values[i]
+// seqItem returns item i of a list, or n itself when it is not a list or
+// too short, for placing a problem.
+func seqItem(n *yamltree.Node, i int) *yamltree.Node {
+	if n.Kind == yamltree.List && i < len(n.Items) {
+		return n.Items[i]
 	}
 	return n
 }
 
 // kindOf names a node's kind for a problem.
-func kindOf(n ast.Node) string {
-	switch n.(type) {
-	case *ast.StringNode, *ast.LiteralNode:
-		return "a string"
-	case *ast.IntegerNode, *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
-		return "a number"
-	case *ast.BoolNode:
-		return "a boolean"
-	case *ast.NullNode:
+func kindOf(n *yamltree.Node) string {
+	switch n.Kind {
+	case yamltree.Null:
 		return "nothing"
-	case *ast.SequenceNode:
+	case yamltree.List:
 		return "a list"
-	case *ast.MappingNode, *ast.MappingValueNode:
+	case yamltree.Map:
 		return "a mapping"
-	case *ast.AliasNode:
-		return "an alias"
 	}
-	return "a " + n.Type().String()
+	switch n.Value.(type) {
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	}
+	return "a number"
 }
 
 // isMapping reports whether n is a mapping or nothing (an empty mapping).
-func isMapping(n ast.Node) bool {
-	switch unwrap(n).(type) {
-	case nil, *ast.NullNode, *ast.MappingNode, *ast.MappingValueNode:
-		return true
-	}
-	return false
+func isMapping(n *yamltree.Node) bool {
+	return n.Kind == yamltree.Map || n.Kind == yamltree.Null
 }
 
-// entries returns the pairs of a mapping node in file order; nothing (a
-// key without a value) is an empty mapping.
-func (d *manifestDecoder) entries(n ast.Node, where string) []*ast.MappingValueNode {
-	switch v := unwrap(n).(type) {
-	case nil, *ast.NullNode:
+// entries returns the keys of a mapping in file order; nothing (a key
+// without a value) is an empty mapping.
+func (d *manifestDecoder) entries(n *yamltree.Node, where string) []yamltree.Entry {
+	switch n.Kind {
+	case yamltree.Null:
 		return nil
-	case *ast.MappingNode:
-		return v.Values
-	case *ast.MappingValueNode:
-		return []*ast.MappingValueNode{v}
-	default:
-		d.errorf(v, "%s: want a mapping of keys to values, got %s", where, kindOf(v))
-		return nil
+	case yamltree.Map:
+		return n.Entries
 	}
+	d.errorf(n, "%s: want a mapping of keys to values, got %s", where, kindOf(n))
+	return nil
 }
 
 // str returns a string value; nothing is "".
-func (d *manifestDecoder) str(n ast.Node, where string) string {
-	switch v := unwrap(n).(type) {
-	case nil, *ast.NullNode:
-		return ""
-	case *ast.StringNode:
-		return v.Value
-	case *ast.LiteralNode:
-		return v.Value.Value
-	default:
-		d.errorf(v, "%s: want a string, got %s; quote it if it is meant as text", where, kindOf(v))
+func (d *manifestDecoder) str(n *yamltree.Node, where string) string {
+	if n.Kind == yamltree.Null {
 		return ""
 	}
+	if s, ok := n.Value.(string); ok && n.Kind == yamltree.Scalar {
+		return s
+	}
+	d.errorf(n, "%s: want a string, got %s; quote it if it is meant as text", where, kindOf(n))
+	return ""
 }
 
 // scalarText returns a scalar as written, so that version: 1.10 stays
 // "1.10".
-func (d *manifestDecoder) scalarText(n ast.Node, where string) string {
-	switch v := unwrap(n).(type) {
-	case nil, *ast.NullNode:
+func (d *manifestDecoder) scalarText(n *yamltree.Node, where string) string {
+	switch n.Kind {
+	case yamltree.Null:
 		return ""
-	case *ast.StringNode:
-		return v.Value
-	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
-		return v.GetToken().Value
-	default:
-		d.errorf(v, "%s: want a string, got %s", where, kindOf(v))
-		return ""
+	case yamltree.Scalar:
+		if s, ok := n.Value.(string); ok {
+			return s
+		}
+		return n.Text
 	}
+	d.errorf(n, "%s: want a string, got %s", where, kindOf(n))
+	return ""
 }
 
 // boolean returns a true/false value; nothing is false.
-func (d *manifestDecoder) boolean(n ast.Node, where string) bool {
-	switch v := unwrap(n).(type) {
-	case nil, *ast.NullNode:
-		return false
-	case *ast.BoolNode:
-		return v.Value
-	default:
-		d.errorf(v, "%s: want true or false, got %s", where, kindOf(v))
+func (d *manifestDecoder) boolean(n *yamltree.Node, where string) bool {
+	if n.Kind == yamltree.Null {
 		return false
 	}
+	if b, ok := n.Value.(bool); ok && n.Kind == yamltree.Scalar {
+		return b
+	}
+	d.errorf(n, "%s: want true or false, got %s", where, kindOf(n))
+	return false
 }
 
 // strList returns a list of strings; nothing is an empty list.
-func (d *manifestDecoder) strList(n ast.Node, where string) []string {
-	switch v := unwrap(n).(type) {
-	case nil, *ast.NullNode:
+func (d *manifestDecoder) strList(n *yamltree.Node, where string) []string {
+	switch n.Kind {
+	case yamltree.Null:
 		return nil
-	case *ast.SequenceNode:
-		out := make([]string, 0, len(v.Values))
-		for _, item := range v.Values {
+	case yamltree.List:
+		out := make([]string, 0, len(n.Items))
+		for _, item := range n.Items {
 			out = append(out, d.str(item, where))
 		}
 		return out
-	default:
-		d.errorf(v, "%s: want a list such as [a, b], got %s", where, kindOf(v))
-		return nil
 	}
+	d.errorf(n, "%s: want a list such as [a, b], got %s", where, kindOf(n))
+	return nil
 }
 
 // list returns a list of values; nothing is an empty list.
-func (d *manifestDecoder) list(n ast.Node, where string) []any {
-	switch v := unwrap(n).(type) {
-	case nil, *ast.NullNode:
+func (d *manifestDecoder) list(n *yamltree.Node, where string) []any {
+	switch n.Kind {
+	case yamltree.Null:
 		return nil
-	case *ast.SequenceNode:
-		out := make([]any, 0, len(v.Values))
-		for _, item := range v.Values {
+	case yamltree.List:
+		out := make([]any, 0, len(n.Items))
+		for _, item := range n.Items {
 			out = append(out, d.value(item, where))
 		}
 		return out
-	default:
-		d.errorf(v, "%s: want a list such as [a, b], got %s", where, kindOf(v))
-		return nil
 	}
+	d.errorf(n, "%s: want a list such as [a, b], got %s", where, kindOf(n))
+	return nil
 }
 
 // value converts a node to the Go value a JSON decoder would give: string,
 // float64, bool, nil, []any or map[string]any.
-func (d *manifestDecoder) value(n ast.Node, where string) any {
-	if t, ok := n.(*ast.TagNode); ok && t.Start != nil && t.Start.Value == "!!str" {
-		if tk := unwrap(t.Value).GetToken(); tk != nil {
-			return tk.Value
+func (d *manifestDecoder) value(n *yamltree.Node, where string) any {
+	switch n.Kind {
+	case yamltree.List:
+		return d.list(n, where)
+	case yamltree.Map:
+		out := make(map[string]any, len(n.Entries))
+		for _, e := range n.Entries {
+			out[e.Key] = d.value(e.Val, where+"."+e.Key)
 		}
-	}
-	switch v := unwrap(n).(type) {
-	case nil, *ast.NullNode:
-		return nil
-	case *ast.StringNode:
-		return v.Value
-	case *ast.LiteralNode:
-		return v.Value.Value
-	case *ast.BoolNode:
-		return v.Value
-	case *ast.IntegerNode:
-		switch x := v.Value.(type) {
-		case int64:
+		return out
+	case yamltree.Scalar:
+		switch x := n.Value.(type) {
+		case int64: // too large for a float64 to hold exactly
 			return float64(x)
 		case uint64:
 			return float64(x)
 		}
-		return v.GetToken().Value
-	case *ast.FloatNode:
-		return v.Value
-	case *ast.SequenceNode:
-		return d.list(v, where)
-	case *ast.MappingNode, *ast.MappingValueNode:
-		out := map[string]any{}
-		for _, kv := range d.entries(v, where) {
-			out[keyName(kv)] = d.value(kv.Value, where+"."+keyName(kv))
-		}
-		return out
-	case *ast.AliasNode:
-		d.errorf(v, "%s: aliases (*name) are not supported in %s; write the value out", where, ManifestFile)
-	default:
-		d.errorf(v, "%s: unsupported value: %s", where, kindOf(v))
+		return n.Value
 	}
 	return nil
 }

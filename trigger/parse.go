@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"baton/composition"
+	"baton/yamltree"
 )
 
 var (
@@ -28,6 +29,10 @@ const (
 	DefaultReplayWindow = 24 * time.Hour      // how long a webhook request's digest is kept when replay_window is not given
 	MinReplayWindow     = time.Minute         // the shortest replay_window allowed
 	MaxReplayWindow     = 30 * 24 * time.Hour // the longest replay_window allowed
+	// ReplayOff is the ReplayWindow of a trigger with replay_window: off:
+	// only the delivery id tells a repeated request, for senders whose
+	// every request may be the same body (a bare ping).
+	ReplayOff time.Duration = -1
 )
 
 // topKeys are the keys of a trigger file, in the order they are documented.
@@ -112,53 +117,53 @@ type decoder struct {
 	getenv func(string) (string, bool)
 }
 
-func (d *decoder) trigger(t *Trigger, root *node) {
+func (d *decoder) trigger(t *Trigger, root *yamltree.Node) {
 	if root == nil {
 		d.probs.add(composition.Pos{}, "the file is empty; a trigger needs at least name:, kind: and rules:")
 		return
 	}
-	if root.kind != nodeMap {
-		d.probs.add(root.pos, "a trigger must be a map with keys such as name:, kind: and rules:, not %s", describe(root))
+	if root.Kind != yamltree.Map {
+		d.probs.add(root.Pos, "a trigger must be a map with keys such as name:, kind: and rules:, not %s", yamltree.Describe(root))
 		return
 	}
 	f := d.fields(root, "", "", topKeys())
 	kindKnown := false
 	if e, ok := f["kind"]; ok {
-		t.Kind, kindKnown = d.kind(e.val)
+		t.Kind, kindKnown = d.kind(e.Val)
 	} else {
-		d.probs.add(root.pos, "missing kind; add kind: with one of %s", kindList(kinds(), "or"))
+		d.probs.add(root.Pos, "missing kind; add kind: with one of %s", kindList(kinds(), "or"))
 	}
 	if kindKnown {
 		d.dropInapplicable(root, f, t.Kind)
 	}
 	if e, ok := f["name"]; ok {
-		if name, ok := d.text(e.val, "name"); ok {
+		if name, ok := d.text(e.Val, "name"); ok {
 			t.Name = name
-			d.checkName(name, e.val.pos)
+			d.checkName(name, e.Val.Pos)
 		}
 	} else {
-		d.probs.add(root.pos, "missing name; add one such as name: github-app (a webhook's URL is /hooks/<name>)")
+		d.probs.add(root.Pos, "missing name; add one such as name: github-app (a webhook's URL is /hooks/<name>)")
 	}
 	if e, ok := f["description"]; ok {
-		t.Description, _ = d.text(e.val, "description")
+		t.Description, _ = d.text(e.Val, "description")
 	}
 	applyDefaults(t)
 	d.secret(t, root, f, kindKnown)
 	if e, ok := f["auth"]; ok {
-		t.Auth = d.auth(e.val)
+		t.Auth = d.auth(e.Val)
 	}
 	if e, ok := f["max_body"]; ok {
-		if n, ok := d.size(e.val); ok {
+		if n, ok := d.size(e.Val); ok {
 			t.MaxBody = n
 		}
 	}
 	if e, ok := f["rate"]; ok {
-		if r, ok := d.rate(e.val); ok {
+		if r, ok := d.rate(e.Val); ok {
 			t.Rate = r
 		}
 	}
 	if e, ok := f["replay_window"]; ok {
-		if w, ok := d.replayWindow(e.val); ok {
+		if w, ok := d.replayWindow(e.Val); ok {
 			t.ReplayWindow = w
 		}
 	}
@@ -180,7 +185,7 @@ func applyDefaults(t *Trigger) {
 	}
 }
 
-func (d *decoder) kind(n *node) (Kind, bool) {
+func (d *decoder) kind(n *yamltree.Node) (Kind, bool) {
 	s, ok := d.text(n, "kind")
 	if !ok {
 		return "", false
@@ -193,23 +198,23 @@ func (d *decoder) kind(n *node) (Kind, bool) {
 	for _, x := range kinds() {
 		names = append(names, string(x))
 	}
-	d.probs.add(n.pos, "kind must be one of %s, not %s%s", kindList(kinds(), "or"), quote(s), didYouMean(s, names))
+	d.probs.add(n.Pos, "kind must be one of %s, not %s%s", kindList(kinds(), "or"), quote(s), didYouMean(s, names))
 	return k, false
 }
 
 // dropInapplicable reports the keys that do not apply to kind k and removes
 // them from f, so that they are not read.
-func (d *decoder) dropInapplicable(root *node, f map[string]entry, k Kind) {
-	for _, e := range root.entries {
-		if _, ok := f[e.key]; !ok {
+func (d *decoder) dropInapplicable(root *yamltree.Node, f map[string]yamltree.Entry, k Kind) {
+	for _, e := range root.Entries {
+		if _, ok := f[e.Key]; !ok {
 			continue
 		}
-		ks := keyKinds(e.key)
+		ks := keyKinds(e.Key)
 		if ks == nil || containsKind(ks, k) {
 			continue
 		}
-		d.probs.add(e.keyPos, "%s does not apply to %s triggers, only to %s ones; remove it", e.key, k, kindList(ks, "and"))
-		delete(f, e.key)
+		d.probs.add(e.KeyPos, "%s does not apply to %s triggers, only to %s ones; remove it", e.Key, k, kindList(ks, "and"))
+		delete(f, e.Key)
 	}
 }
 
@@ -225,19 +230,19 @@ func (d *decoder) checkName(name string, pos composition.Pos) {
 }
 
 // secret reads secret and secret_env: exactly one of them for a webhook.
-func (d *decoder) secret(t *Trigger, root *node, f map[string]entry, kindKnown bool) {
+func (d *decoder) secret(t *Trigger, root *yamltree.Node, f map[string]yamltree.Entry, kindKnown bool) {
 	lit, hasLit := f["secret"]
 	env, hasEnv := f["secret_env"]
 	switch {
 	case hasLit && hasEnv:
-		d.probs.add(env.keyPos, "give either secret or secret_env, not both; secret_env (an environment variable of the server) keeps the secret out of the file")
+		d.probs.add(env.KeyPos, "give either secret or secret_env, not both; secret_env (an environment variable of the server) keeps the secret out of the file")
 	case !hasLit && !hasEnv && kindKnown && t.Kind.Webhook():
-		d.probs.add(root.pos, "missing secret_env; a %s trigger checks every request with a shared secret: add secret_env: NAME (an environment variable of the server) or secret: VALUE", t.Kind)
+		d.probs.add(root.Pos, "missing secret_env; a %s trigger checks every request with a shared secret: add secret_env: NAME (an environment variable of the server) or secret: VALUE", t.Kind)
 	}
 	if hasLit {
-		if s, ok := d.text(lit.val, "secret"); ok {
+		if s, ok := d.text(lit.Val, "secret"); ok {
 			if s == "" {
-				d.probs.add(lit.val.pos, "secret is empty; give the shared secret, or use secret_env: NAME")
+				d.probs.add(lit.Val.Pos, "secret is empty; give the shared secret, or use secret_env: NAME")
 			}
 			t.Secret = s
 		}
@@ -245,51 +250,51 @@ func (d *decoder) secret(t *Trigger, root *node, f map[string]entry, kindKnown b
 	if !hasEnv || hasLit {
 		return
 	}
-	name, ok := d.text(env.val, "secret_env")
+	name, ok := d.text(env.Val, "secret_env")
 	if !ok {
 		return
 	}
 	t.SecretEnv = name
 	if !envNameRe.MatchString(name) {
-		d.probs.add(env.val.pos, "secret_env must name an environment variable such as GITHUB_WEBHOOK_SECRET, not %s", quote(name))
+		d.probs.add(env.Val.Pos, "secret_env must name an environment variable such as GITHUB_WEBHOOK_SECRET, not %s", quote(name))
 		return
 	}
 	v, set := d.getenv(name)
 	if !set || v == "" {
-		d.probs.add(env.val.pos, "secret_env %s is not set in the server's environment; set it where baton serve runs, or use secret: VALUE", name)
+		d.probs.add(env.Val.Pos, "secret_env %s is not set in the server's environment; set it where baton serve runs, or use secret: VALUE", name)
 		return
 	}
 	t.Secret = v
 }
 
 // schedule reads schedule, timezone, catch_up and overlap into t.Cron.
-func (d *decoder) schedule(t *Trigger, root *node, f map[string]entry, kindKnown bool) {
+func (d *decoder) schedule(t *Trigger, root *yamltree.Node, f map[string]yamltree.Entry, kindKnown bool) {
 	c := &Cron{Timezone: "UTC"}
 	zoneOK := true
 	if e, ok := f["timezone"]; ok {
-		if s, ok := d.text(e.val, "timezone"); ok && s != "" {
+		if s, ok := d.text(e.Val, "timezone"); ok && s != "" {
 			c.Timezone = s
 		}
 		if _, err := composition.LoadZone(c.Timezone); err != nil {
-			d.probs.add(e.val.pos, "timezone: %v", err)
+			d.probs.add(e.Val.Pos, "timezone: %v", err)
 			zoneOK = false
 		}
 	}
 	if e, ok := f["catch_up"]; ok {
-		c.CatchUp, _ = d.flag(e.val, "catch_up")
+		c.CatchUp, _ = d.flag(e.Val, "catch_up")
 	}
 	if e, ok := f["overlap"]; ok {
-		c.Overlap, _ = d.flag(e.val, "overlap")
+		c.Overlap, _ = d.flag(e.Val, "overlap")
 	}
 	spec, ok := f["schedule"]
 	if !ok {
 		if kindKnown && t.Kind == Schedule {
-			d.probs.add(root.pos, `missing schedule; add one such as schedule: "0 3 * * *" (5 fields), @daily or "@every 90m"`)
+			d.probs.add(root.Pos, `missing schedule; add one such as schedule: "0 3 * * *" (5 fields), @daily or "@every 90m"`)
 		}
 		return
 	}
 	t.Cron = c
-	s, ok := d.text(spec.val, "schedule")
+	s, ok := d.text(spec.Val, "schedule")
 	if !ok {
 		return
 	}
@@ -299,7 +304,7 @@ func (d *decoder) schedule(t *Trigger, root *node, f map[string]entry, kindKnown
 	}
 	parsed, err := composition.NewCron(s, c.Timezone)
 	if err != nil {
-		d.probs.add(spec.val.pos, "schedule: %v", err)
+		d.probs.add(spec.Val.Pos, "schedule: %v", err)
 		return
 	}
 	parsed.CatchUp, parsed.Overlap = c.CatchUp, c.Overlap
@@ -309,43 +314,43 @@ func (d *decoder) schedule(t *Trigger, root *node, f map[string]entry, kindKnown
 // fields returns the entries of the map n by key, records the positions of
 // their values under path and reports keys not in known. where names the
 // map in messages ("" for the top level).
-func (d *decoder) fields(n *node, path, where string, known []string) map[string]entry {
-	out := make(map[string]entry, len(n.entries))
-	for _, e := range n.entries {
-		if !contains(known, e.key) {
+func (d *decoder) fields(n *yamltree.Node, path, where string, known []string) map[string]yamltree.Entry {
+	out := make(map[string]yamltree.Entry, len(n.Entries))
+	for _, e := range n.Entries {
+		if !contains(known, e.Key) {
 			loc := "at the top level"
 			if where != "" {
 				loc = "in " + where
 			}
-			d.probs.add(e.keyPos, "unknown key %s %s%s", quote(e.key), loc, didYouMean(e.key, known))
+			d.probs.add(e.KeyPos, "unknown key %s %s%s", quote(e.Key), loc, didYouMean(e.Key, known))
 			continue
 		}
-		d.pos[joinPath(path, e.key)] = e.val.pos
-		out[e.key] = e
+		d.pos[joinPath(path, e.Key)] = e.Val.Pos
+		out[e.Key] = e
 	}
 	return out
 }
 
 // text reads a scalar as text; numbers and bools give their text as written.
-func (d *decoder) text(n *node, subj string) (string, bool) {
-	switch n.kind {
-	case nodeNull:
+func (d *decoder) text(n *yamltree.Node, subj string) (string, bool) {
+	switch n.Kind {
+	case yamltree.Null:
 		return "", true
-	case nodeScalar:
-		if s, ok := n.value.(string); ok {
+	case yamltree.Scalar:
+		if s, ok := n.Value.(string); ok {
 			return s, true
 		}
-		return n.text, true
+		return n.Text, true
 	}
-	d.probs.add(n.pos, "%s must be text, not %s", subj, describe(n))
+	d.probs.add(n.Pos, "%s must be text, not %s", subj, yamltree.Describe(n))
 	return "", false
 }
 
-func (d *decoder) flag(n *node, subj string) (bool, bool) {
-	if b, ok := n.value.(bool); ok && n.kind == nodeScalar {
+func (d *decoder) flag(n *yamltree.Node, subj string) (bool, bool) {
+	if b, ok := n.Value.(bool); ok && n.Kind == yamltree.Scalar {
 		return b, true
 	}
-	d.probs.add(n.pos, "%s must be true or false, not %s", subj, describe(n))
+	d.probs.add(n.Pos, "%s must be true or false, not %s", subj, yamltree.Describe(n))
 	return false, false
 }
 

@@ -110,12 +110,14 @@ func TestParseReplayWindow(t *testing.T) {
 		{hook + "replay_window: 7d\n", 7 * 24 * time.Hour, ""},
 		{hook + "replay_window: 720h\n", 30 * 24 * time.Hour, ""},
 		{hook + "replay_window: 1m\n", time.Minute, ""},
-		{hook + "replay_window: 30s\n", 0, `5:16: replay_window must be between 1m and 30d (720h), not "30s"`},
-		{hook + "replay_window: 31d\n", 0, `5:16: replay_window must be between 1m and 30d (720h), not "31d"`},
-		{hook + "replay_window: 99999999999999999999d\n", 0, `5:16: replay_window must be between 1m and 30d (720h)`},
-		{hook + "replay_window: forever\n", 0, `5:16: replay_window must be a duration such as 30m, 24h or 7d, not "forever"`},
+		{hook + "replay_window: off\n", ReplayOff, ""},
+		{hook + "replay_window: \"off\"\n", ReplayOff, ""},
+		{hook + "replay_window: 30s\n", 0, `5:16: replay_window must be off or between 1m and 30d (720h), not "30s"`},
+		{hook + "replay_window: 31d\n", 0, `5:16: replay_window must be off or between 1m and 30d (720h), not "31d"`},
+		{hook + "replay_window: 99999999999999999999d\n", 0, `5:16: replay_window must be off or between 1m and 30d (720h)`},
+		{hook + "replay_window: forever\n", 0, `5:16: replay_window must be off or a duration such as 30m, 24h or 7d, not "forever"`},
 		{hook + "replay_window: 24\n", 0, `5:16: replay_window must be a duration with a unit, such as 24h or 7d, not the bare number 24`},
-		{hook + "replay_window: [1h]\n", 0, `5:16: replay_window must be between 1m and 30d (720h), such as 24h or 7d, not a list`},
+		{hook + "replay_window: [1h]\n", 0, `5:16: replay_window must be off or between 1m and 30d (720h), such as 24h or 7d, not a list`},
 		{"name: a\nkind: api\nreplay_window: 1h\nrules: [{run: {composition: b}}]\n", 0,
 			"3:1: replay_window does not apply to api triggers, only to github, gitlab and generic ones; remove it"},
 	}
@@ -136,5 +138,8 @@ func TestParseReplayWindow(t *testing.T) {
 	}
 	if w := (&Trigger{ReplayWindow: time.Hour}).DigestWindow(); w != time.Hour {
 		t.Errorf("window = %v", w)
+	}
+	if w := (&Trigger{ReplayWindow: ReplayOff}).DigestWindow(); w != 0 {
+		t.Errorf("window with replay_window: off = %v", w)
 	}
 }

@@ -48,8 +48,8 @@ type Trigger struct {
 	Rate Rate
 	// ReplayWindow is how long a webhook remembers the digest of each
 	// request it accepted (Delivery.Digest), so that the same request sent
-	// again is a duplicate. Zero means DefaultReplayWindow; see
-	// DigestWindow.
+	// again is a duplicate. Zero means DefaultReplayWindow, ReplayOff
+	// that no digest is kept; see DigestWindow.
 	ReplayWindow time.Duration
 	// Cron is set for schedule triggers.
 	Cron *Cron
@@ -112,10 +112,13 @@ type Delivery struct {
 }
 
 // DigestWindow returns how long the digest of a request this trigger
-// accepted is remembered: ReplayWindow, or DefaultReplayWindow when that
-// is not set.
+// accepted is remembered: ReplayWindow, DefaultReplayWindow when that is
+// not set, or 0 when it is ReplayOff (no digest is kept).
 func (t *Trigger) DigestWindow() time.Duration {
-	if t.ReplayWindow > 0 {
+	switch {
+	case t.ReplayWindow == ReplayOff:
+		return 0
+	case t.ReplayWindow > 0:
 		return t.ReplayWindow
 	}
 	return DefaultReplayWindow

@@ -108,7 +108,9 @@ func (t *Trigger) Verify(r *http.Request, body []byte) (*Delivery, error) {
 		skip = t.Auth.Header
 	}
 	d.Headers = safeHeaders(r.Header, skip)
-	d.Digest = t.requestDigest(body)
+	if t.ReplayWindow != ReplayOff {
+		d.Digest = t.requestDigest(body)
+	}
 	return d, nil
 }
 
