@@ -28,7 +28,7 @@ func TestImportRules(t *testing.T) {
 		"baton/views/layouts":    {},
 		"baton/views/components": {},
 		"baton/views/pages":      {"baton/views/components", "baton/views/layouts"},
-		"baton/agentd":           {"baton/protocol", "baton/plugin"},
+		"baton/agentd":           {"baton/protocol", "baton/plugin", "baton/yamltree"},
 	}
 	never := map[string][]string{
 		"baton/storage":     {"net/http", "baton/engine"},

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"baton/yamltree"
 )
 
 // Settling a facts file that changed: see factsFiles.
@@ -127,7 +129,7 @@ func externalFacts(ctx context.Context, dir string, files *factsFiles, log *slog
 		case ".json":
 			wg.Go(func() { found[i] = readObjectFacts(path, files, json.Unmarshal, log) })
 		case ".yaml", ".yml":
-			wg.Go(func() { found[i] = readObjectFacts(path, files, yaml.Unmarshal, log) })
+			wg.Go(func() { found[i] = readObjectFacts(path, files, unmarshalYAML, log) })
 		default:
 			if info.Mode().Perm()&0o111 == 0 {
 				log.Debug("skipping a file in the facts directory: not .txt, .json, .yaml or executable", "file", path)
@@ -182,6 +184,16 @@ func readObjectFacts(path string, files *factsFiles, unmarshal func([]byte, any)
 		return nil
 	}
 	return facts
+}
+
+// unmarshalYAML reads a YAML facts file within yamltree's limits: a file
+// nested too deep or too large is refused before the parser, whose cost
+// grows with the square of the depth, sees it.
+func unmarshalYAML(data []byte, v any) error {
+	if p, bad := yamltree.Check(data); bad {
+		return fmt.Errorf("line %d, column %d: %s", p.Pos.Line, p.Pos.Col, p.Message)
+	}
+	return yaml.Unmarshal(data, v)
 }
 
 // runFactsCommand runs an executable facts file and reads its standard

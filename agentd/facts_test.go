@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -181,5 +182,25 @@ func replaceFile(t *testing.T, path, content string) {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDeepYAMLFactsFile: a YAML facts file nested far too deep is skipped
+// before the YAML parser sees it (its cost grows with the square of the
+// depth: 60,000 levels took all memory), and the other facts still count.
+func TestDeepYAMLFactsFile(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "10-deep.yaml"), "deep: "+strings.Repeat("[", 60000)+strings.Repeat("]", 60000)+"\n", 0o644)
+	writeFile(t, filepath.Join(dir, "20-ok.yaml"), "zone: eu-1\n", 0o644)
+	var logs strings.Builder
+	f := gatherFacts(context.Background(), dir, "v1", &factsFiles{settle: func() {}}, slog.New(slog.NewTextHandler(&logs, nil)))
+	if f["zone"] != "eu-1" {
+		t.Errorf("zone = %v", f["zone"])
+	}
+	if _, ok := f["deep"]; ok {
+		t.Error("the deep file's fact was read")
+	}
+	if !strings.Contains(logs.String(), "10-deep.yaml") || !strings.Contains(logs.String(), "line 1, column") {
+		t.Errorf("the log does not say which file and where:\n%s", logs.String())
 	}
 }

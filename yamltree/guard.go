@@ -55,6 +55,11 @@ type guard struct {
 }
 
 // check reports the first limit that src passes, with its place.
+// Check reports the first limit src passes (MaxBytes, MaxDepth, MaxNodes
+// and the others), before any parser sees it, for a caller that parses
+// with another YAML reader.
+func Check(src []byte) (Problem, bool) { return check(src, defaultLimits()) }
+
 func check(src []byte, lim limits) (Problem, bool) {
 	if len(src) > lim.bytes {
 		return Problem{Pos: posAt(src, lim.bytes), Message: "the YAML goes on past " + byteSize(lim.bytes) + " here (" +
