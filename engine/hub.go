@@ -65,6 +65,9 @@ type agentState struct {
 	clean     map[string]bool // workspaces to empty with their next job
 	seenSaved time.Time
 	exec      *agentExec
+	// resets counts the credential resets of the agent: a hello checked
+	// before one must not take its connection after it.
+	resets int
 }
 
 func newHub(e *Engine, cfg HubConfig) *Hub {
@@ -141,7 +144,7 @@ func (h *Hub) Serve(conn AgentConn, tok *model.AgentToken) {
 		conn.Close("refused: " + r.msg)
 		h.e.log.Warn("agent refused", "agent", hello.Name, "address", conn.RemoteAddr(), "token", tok.Name, "reason", r.msg, "fatal", r.fatal)
 	}
-	release, busy := h.reserve(hello.Name)
+	resets, release, busy := h.reserve(hello.Name)
 	if busy != nil {
 		refuse(busy)
 		return
@@ -152,7 +155,7 @@ func (h *Hub) Serve(conn AgentConn, tok *model.AgentToken) {
 		return
 	}
 	sess := newAgentSession(conn, tok.ID)
-	welcome, pending, busy := h.attach(hello, sess, conn.RemoteAddr())
+	welcome, pending, busy := h.attach(hello, sess, conn.RemoteAddr(), resets)
 	if busy != nil {
 		refuse(busy)
 		return
@@ -171,16 +174,17 @@ func (h *Hub) Serve(conn AgentConn, tok *model.AgentToken) {
 // reserve holds a name while one hello of it is checked, so that two
 // connections of one agent, or a removal, cannot interleave with it; the
 // caller calls release unless attach takes over. A name being checked
-// already is refused (not fatal: the agent retries).
-func (h *Hub) reserve(name string) (release func(), busy *refusal) {
+// already is refused (not fatal: the agent retries). It returns the count
+// of the agent's credential resets so far, for attach.
+func (h *Hub) reserve(name string) (resets int, release func(), busy *refusal) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a := h.stateLocked(name)
 	if a.admitting {
-		return nil, &refusal{msg: fmt.Sprintf("another connection of agent %s is being set up; this one retries", name)}
+		return 0, nil, &refusal{msg: fmt.Sprintf("another connection of agent %s is being set up; this one retries", name)}
 	}
 	a.admitting = true
-	return func() {
+	return a.resets, func() {
 		h.mu.Lock()
 		a.admitting = false
 		if a.lost && a.sess == nil && len(a.jobs) == 0 && h.agents[name] == a {
@@ -191,6 +195,18 @@ func (h *Hub) reserve(name string) (release func(), busy *refusal) {
 		}
 		h.mu.Unlock()
 	}, nil
+}
+
+// resetSinceLocked refuses a hello whose credential was checked before
+// the agent's credential was reset (resets is the count reserve saw): the
+// check may have passed a credential that is revoked now. Not fatal: the
+// agent's next hello is checked afresh, and refused for good if its
+// credential is the one reset.
+func (h *Hub) resetSinceLocked(a *agentState, resets int) *refusal {
+	if a.resets == resets {
+		return nil
+	}
+	return &refusal{msg: fmt.Sprintf("the credential of agent %s was reset while this connection was set up; it retries and its credential is checked again", a.info.Name)}
 }
 
 // readHello reads and checks an agent's first message.
@@ -248,8 +264,8 @@ func (h *Hub) busyLocked(a *agentState) *refusal {
 // forget it (its result is stored) or drop it. Jobs the hub gave the agent
 // that it no longer holds are lost now. It returns the welcome and the
 // assigns still to send, or why the agent cannot take its connection now.
-// It ends the reservation of the name.
-func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*protocol.Welcome, []any, *refusal) {
+// It ends the reservation of the name; resets is what reserve returned.
+func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string, resets int) (*protocol.Welcome, []any, *refusal) {
 	ctx := context.Background()
 	now := time.Now()
 	// Decide about held jobs from storage first, without the lock.
@@ -260,6 +276,9 @@ func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*p
 	h.mu.Lock()
 	a := h.stateLocked(hello.Name)
 	busy := h.busyLocked(a)
+	if busy == nil {
+		busy = h.resetSinceLocked(a, resets)
+	}
 	if busy != nil {
 		a.admitting = false
 		h.mu.Unlock()
@@ -273,6 +292,19 @@ func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*p
 	}
 
 	h.mu.Lock()
+	if busy := h.resetSinceLocked(a, resets); busy != nil {
+		// Reset while the connection was recorded: record it gone again,
+		// still holding the name so that no newer hello's record is undone.
+		h.mu.Unlock()
+		err := h.e.store.AgentDisconnected(ctx, hello.Name, now, busy.msg)
+		h.mu.Lock()
+		a.admitting = false
+		h.mu.Unlock()
+		if err != nil {
+			h.e.log.Error("could not record an agent going away", "agent", hello.Name, "err", err)
+		}
+		return nil, nil, busy
+	}
 	defer h.mu.Unlock()
 	a.admitting = false
 	if old := a.sess; old != nil {

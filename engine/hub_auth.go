@@ -183,6 +183,9 @@ func (e *Engine) ResetCredential(ctx context.Context, name string) error {
 	h := e.hub
 	h.mu.Lock()
 	if a := h.agents[name]; a != nil {
+		// A hello being set up now may have passed the check before the
+		// reset: attach sees the count change and refuses it.
+		a.resets++
 		h.cutOffLocked(a, fmt.Sprintf("the credential of agent %s was reset by an operator: to register this machine again, delete agent-credential in the agent's --workdir and start it", name))
 	}
 	h.mu.Unlock()

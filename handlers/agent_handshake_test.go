@@ -1,0 +1,111 @@
+package handlers
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"baton/engine"
+	"baton/model"
+	"baton/plugin"
+	"baton/storage"
+)
+
+// hookStore is the real store with hooks on the agent methods, so that a
+// test can act at a chosen moment of the hub's work: right after a
+// credential was checked, after the agent tokens were read, during an
+// agent's removal.
+type hookStore struct {
+	*storage.Store
+	mu sync.Mutex
+	// afterClaim runs after ClaimAgent, before the hub goes on.
+	afterClaim func(name string)
+	// claimErr, when set, is what ClaimAgent fails with.
+	claimErr error
+	// afterTokenIDs runs after AgentTokenIDs read its answer, before the
+	// hub uses it.
+	afterTokenIDs func()
+	// duringDelete runs in DeleteAgent, before the record is deleted.
+	duringDelete func(name string)
+}
+
+var _ engine.Store = (*hookStore)(nil)
+
+// set changes the hooks while the engine runs.
+func (s *hookStore) set(change func(s *hookStore)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	change(s)
+}
+
+func (s *hookStore) ClaimAgent(ctx context.Context, name, credentialHash string, tokenID int64, now time.Time) (model.AgentClaim, error) {
+	s.mu.Lock()
+	after, fail := s.afterClaim, s.claimErr
+	s.mu.Unlock()
+	if fail != nil {
+		return 0, fail
+	}
+	c, err := s.Store.ClaimAgent(ctx, name, credentialHash, tokenID, now)
+	if after != nil {
+		after(name)
+	}
+	return c, err
+}
+
+func (s *hookStore) AgentTokenIDs(ctx context.Context) (map[int64]bool, error) {
+	ids, err := s.Store.AgentTokenIDs(ctx)
+	s.mu.Lock()
+	after := s.afterTokenIDs
+	s.mu.Unlock()
+	if after != nil {
+		after()
+	}
+	return ids, err
+}
+
+func (s *hookStore) DeleteAgent(ctx context.Context, name string) error {
+	s.mu.Lock()
+	during := s.duringDelete
+	s.mu.Unlock()
+	if during != nil {
+		during(name)
+	}
+	return s.Store.DeleteAgent(ctx, name)
+}
+
+// newHookFleet is a fleet whose engine works through a hookStore.
+func newHookFleet(t *testing.T, hub engine.HubConfig) (*fleet, *hookStore) {
+	t.Helper()
+	var hs *hookStore
+	a := newAPIOver(t, plugin.NewRegistry(), hub, 1, func(s *storage.Store) engine.Store {
+		hs = &hookStore{Store: s}
+		return hs
+	}, nil)
+	return &fleet{apiHarness: a, agentToken: fleetToken(t, a)}, hs
+}
+
+// TestAgentCredentialResetDuringHandshake: a credential reset that lands
+// after the server checked an agent's credential but before the agent's
+// connection took effect still cuts the agent off: it is refused with a
+// fatal error, stops, and is never online.
+func TestAgentCredentialResetDuringHandshake(t *testing.T) {
+	f, hs := newHookFleet(t, engine.HubConfig{})
+	var once sync.Once
+	hs.set(func(s *hookStore) {
+		s.afterClaim = func(name string) {
+			once.Do(func() {
+				if err := f.eng.ResetCredential(context.Background(), name); err != nil {
+					t.Errorf("reset: %v", err)
+				}
+			})
+		}
+	})
+	ag := f.launch("thief", agentOpts{pools: []string{"t"}})
+	if err := ag.ended(t, 15*time.Second); !isFatal(err, "reset") {
+		t.Errorf("the agent stopped with %v, want the fatal error of a reset credential", err)
+	}
+	if st := f.agentStatus("thief"); st == "online" {
+		t.Errorf("the agent whose credential was reset is %s", st)
+	}
+}
