@@ -154,7 +154,7 @@ func (h *Hub) Serve(conn AgentConn, tok *model.AgentToken) {
 		refuse(r)
 		return
 	}
-	sess := newAgentSession(conn, tok.ID)
+	sess := newAgentSession(conn, tok)
 	welcome, pending, busy := h.attach(hello, sess, conn.RemoteAddr(), resets)
 	if busy != nil {
 		refuse(busy)
@@ -279,6 +279,9 @@ func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string, res
 	if busy == nil {
 		busy = h.resetSinceLocked(a, resets)
 	}
+	if busy == nil {
+		busy = h.setAllowedLocked(a, sess.token)
+	}
 	if busy != nil {
 		a.admitting = false
 		h.mu.Unlock()
@@ -292,7 +295,12 @@ func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string, res
 	}
 
 	h.mu.Lock()
-	if busy := h.resetSinceLocked(a, resets); busy != nil {
+	busy = h.resetSinceLocked(a, resets)
+	if busy == nil {
+		// An operator's change since the claim checked the record.
+		busy = h.setAllowedLocked(a, sess.token)
+	}
+	if busy != nil {
 		// Reset while the connection was recorded: record it gone again,
 		// still holding the name so that no newer hello's record is undone.
 		h.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
@@ -42,7 +43,17 @@ func (h *Hub) admit(ctx context.Context, hello *protocol.Hello, tok *model.Agent
 	if err := tokenAllows(tok, hello); err != nil {
 		return err
 	}
-	claim, err := h.e.store.ClaimAgent(ctx, hello.Name, credentialHash(hello.Credential), tok.ID, time.Now())
+	allow := func(setPools []string, setLabels map[string]string) error {
+		if r := setAllowed(tok, hello.Name, setPools, setLabels); r != nil {
+			return r
+		}
+		return nil
+	}
+	claim, err := h.e.store.ClaimAgent(ctx, hello.Name, credentialHash(hello.Credential), tok.ID, time.Now(), allow)
+	var denied *refusal
+	if errors.As(err, &denied) {
+		return denied
+	}
 	if err != nil {
 		h.e.log.Error("could not check an agent's credential", "agent", hello.Name, "err", err)
 		return &refusal{msg: "the server could not check the agent's credential; it is retried"}
@@ -73,22 +84,50 @@ func tokenAllows(tok *model.AgentToken, hello *protocol.Hello) *refusal {
 			return deny("the agent token does not allow the name %q (it allows names matching %s)", hello.Name, tok.NamePattern)
 		}
 	}
+	if what := notAllowed(tok, hello.Pools, hello.Labels); what != "" {
+		return deny("the agent token does not allow %s", what)
+	}
+	return nil
+}
+
+// notAllowed names the first of pools and labels that tok does not allow
+// (`pool "prod"`, `label zone=us`), or returns "" when it allows them all.
+func notAllowed(tok *model.AgentToken, pools []string, labels map[string]string) string {
 	if len(tok.Pools) > 0 {
-		for _, p := range hello.Pools {
+		for _, p := range pools {
 			if !slices.Contains(tok.Pools, p) {
-				return deny("the agent token does not allow pool %q", p)
+				return fmt.Sprintf("pool %q", p)
 			}
 		}
 	}
 	if len(tok.Labels) > 0 {
-		for _, k := range slices.Sorted(maps.Keys(hello.Labels)) {
-			v := hello.Labels[k]
+		for _, k := range slices.Sorted(maps.Keys(labels)) {
+			v := labels[k]
 			if want, ok := tok.Labels[k]; !ok || (want != "*" && want != v) {
-				return deny("the agent token does not allow label %s=%s", k, v)
+				return fmt.Sprintf("label %s=%s", k, v)
 			}
 		}
 	}
-	return nil
+	return ""
+}
+
+// setAllowed checks the pools and labels an operator set on agent name
+// against the limits of tok, which an agent connects with: the agent
+// serves them as if it claimed them itself. The fatal refusal says what to
+// change.
+func setAllowed(tok *model.AgentToken, name string, setPools []string, setLabels map[string]string) *refusal {
+	what := notAllowed(tok, setPools, setLabels)
+	if what == "" {
+		return nil
+	}
+	return &refusal{fatal: true, msg: fmt.Sprintf("the agent token does not allow %s, which an operator set on agent %s: remove it from the agent's pools and labels (Agents → %s, or PATCH /api/v1/agents/%s), or connect with a token that allows it (token %q: %s)",
+		what, name, name, name, tok.Name, ScopeText(tok))}
+}
+
+// setAllowedLocked is setAllowed with what the hub knows an operator set
+// on the agent now.
+func (h *Hub) setAllowedLocked(a *agentState, tok *model.AgentToken) *refusal {
+	return setAllowed(tok, a.info.Name, a.info.SetPools, a.info.SetLabels)
 }
 
 // ScopeText says in words what a token allows.
@@ -135,7 +174,7 @@ func (h *Hub) RevokeToken(id int64) {
 
 func (h *Hub) revokeTokensLocked(revoked func(id int64) bool) {
 	for _, a := range h.agents {
-		if a.sess != nil && revoked(a.sess.tokenID) {
+		if a.sess != nil && revoked(a.sess.token.ID) {
 			h.e.log.Warn("closing an agent's connection: its agent token was revoked", "agent", a.info.Name)
 			h.cutOffLocked(a, fmt.Sprintf("the agent token of agent %s was revoked: give it a valid token (baton agent-token create on the server) and start it again", a.info.Name))
 		}

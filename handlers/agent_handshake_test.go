@@ -39,14 +39,14 @@ func (s *hookStore) set(change func(s *hookStore)) {
 	change(s)
 }
 
-func (s *hookStore) ClaimAgent(ctx context.Context, name, credentialHash string, tokenID int64, now time.Time) (model.AgentClaim, error) {
+func (s *hookStore) ClaimAgent(ctx context.Context, name, credentialHash string, tokenID int64, now time.Time, allow func([]string, map[string]string) error) (model.AgentClaim, error) {
 	s.mu.Lock()
 	after, fail := s.afterClaim, s.claimErr
 	s.mu.Unlock()
 	if fail != nil {
 		return 0, fail
 	}
-	c, err := s.Store.ClaimAgent(ctx, name, credentialHash, tokenID, now)
+	c, err := s.Store.ClaimAgent(ctx, name, credentialHash, tokenID, now, allow)
 	if after != nil {
 		after(name)
 	}

@@ -133,7 +133,13 @@ func (h *Handler) agentUpdate(w http.ResponseWriter, r *http.Request) {
 		h.agentPageError(w, r, name, bad.msg)
 		return
 	}
-	if _, err := h.engine.PatchAgent(r.Context(), h.store, name, patch); err != nil {
+	_, err = h.engine.PatchAgent(r.Context(), h.store, name, patch)
+	var state *engine.StateError
+	if errors.As(err, &state) {
+		h.agentPageStatus(w, r, name, state.Msg, http.StatusConflict)
+		return
+	}
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
