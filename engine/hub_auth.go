@@ -152,6 +152,27 @@ func ScopeText(t *model.AgentToken) string {
 	return strings.Join(parts, "; ")
 }
 
+// OpenPools finds the pools that some agent tokens are limited to but
+// that tokens without a pool limit may claim as well: such a limit keeps
+// its own machines in, not the others out. It returns those pools and the
+// names of the unlimited tokens, sorted, or nothing.
+func OpenPools(toks []*model.AgentToken) (pools, unlimited []string) {
+	scoped := map[string]bool{}
+	for _, t := range toks {
+		if len(t.Pools) == 0 {
+			unlimited = append(unlimited, t.Name)
+		}
+		for _, p := range t.Pools {
+			scoped[p] = true
+		}
+	}
+	if len(unlimited) == 0 || len(scoped) == 0 {
+		return nil, nil
+	}
+	slices.Sort(unlimited)
+	return slices.Sorted(maps.Keys(scoped)), slices.Compact(unlimited)
+}
+
 // cutOffLocked closes an agent's connection at once, telling it why in a
 // fatal error so that it stops; from now on nothing more is sent to it
 // and it is given no job. Its jobs wait for it as for any agent that went
