@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"baton/model"
@@ -49,6 +50,8 @@ type Hub struct {
 
 	mu     sync.Mutex
 	agents map[string]*agentState
+	// sessions numbers the agents' connections in the order they are made.
+	sessions atomic.Int64
 }
 
 // agentState is what the hub knows of one agent, connected or not.
@@ -154,7 +157,7 @@ func (h *Hub) Serve(conn AgentConn, tok *model.AgentToken) {
 		refuse(r)
 		return
 	}
-	sess := newAgentSession(conn, tok)
+	sess := newAgentSession(conn, tok, h.sessions.Add(1))
 	welcome, pending, busy := h.attach(hello, sess, conn.RemoteAddr(), resets)
 	if busy != nil {
 		refuse(busy)

@@ -190,12 +190,14 @@ func (h *Hub) cutOffLocked(a *agentState, why string) {
 func (h *Hub) RevokeToken(id int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.revokeTokensLocked(func(t int64) bool { return t == id })
+	h.revokeTokensLocked(func(s *agentSession) bool { return s.token.ID == id })
 }
 
-func (h *Hub) revokeTokensLocked(revoked func(id int64) bool) {
+// revokeTokensLocked cuts off the connections whose token revoked says
+// is revoked.
+func (h *Hub) revokeTokensLocked(revoked func(s *agentSession) bool) {
 	for _, a := range h.agents {
-		if a.sess != nil && revoked(a.sess.token.ID) {
+		if a.sess != nil && revoked(a.sess) {
 			h.e.log.Warn("closing an agent's connection: its agent token was revoked", "agent", a.info.Name)
 			h.cutOffLocked(a, fmt.Sprintf("the agent token of agent %s was revoked: give it a valid token (baton agent-token create on the server) and start it again", a.info.Name))
 		}
@@ -204,7 +206,11 @@ func (h *Hub) revokeTokensLocked(revoked func(id int64) bool) {
 
 // watchTokens closes, within RevokeCheck, the connections of agents whose
 // token is revoked by another process (baton agent-token revoke works on
-// the database directly).
+// the database directly). A connection made after the tokens were read
+// may use a token made since, missing from what was read: it is left to
+// the next reading. One made before has a token that existed when the
+// tokens were read (the token is looked up before the connection is
+// made), so a token missing then was revoked.
 func (h *Hub) watchTokens(ctx context.Context) {
 	t := time.NewTicker(h.cfg.RevokeCheck)
 	defer t.Stop()
@@ -215,6 +221,7 @@ func (h *Hub) watchTokens(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		before := h.sessions.Load()
 		ids, err := h.e.store.AgentTokenIDs(ctx)
 		if err != nil {
 			if !failing && ctx.Err() == nil {
@@ -225,7 +232,7 @@ func (h *Hub) watchTokens(ctx context.Context) {
 		}
 		failing = false
 		h.mu.Lock()
-		h.revokeTokensLocked(func(id int64) bool { return !ids[id] })
+		h.revokeTokensLocked(func(s *agentSession) bool { return s.seq <= before && !ids[s.token.ID] })
 		h.mu.Unlock()
 	}
 }

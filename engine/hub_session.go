@@ -13,6 +13,7 @@ import (
 type agentSession struct {
 	conn  AgentConn
 	token *model.AgentToken // the agent token it connected with
+	seq   int64             // its place in the order connections are made (its token was read before)
 	out   chan []byte
 	done  chan struct{}
 	once  sync.Once
@@ -23,8 +24,8 @@ type agentSession struct {
 	last chan string
 }
 
-func newAgentSession(conn AgentConn, token *model.AgentToken) *agentSession {
-	return &agentSession{conn: conn, token: token, out: make(chan []byte, 1024), done: make(chan struct{}), last: make(chan string, 1)}
+func newAgentSession(conn AgentConn, token *model.AgentToken, seq int64) *agentSession {
+	return &agentSession{conn: conn, token: token, seq: seq, out: make(chan []byte, 1024), done: make(chan struct{}), last: make(chan string, 1)}
 }
 
 // send queues a message for the agent; a connection too slow to keep up is

@@ -35,7 +35,8 @@ func (e *Engine) Agents(ctx context.Context, stored []*model.Agent) []AgentView 
 	for _, s := range stored {
 		v := AgentView{Agent: *s, Status: "offline"}
 		if a := e.hub.agents[s.Name]; a != nil {
-			v.Online = a.sess != nil
+			// A connection being cut off is not online any more.
+			v.Online = a.connectedLocked()
 			v.SlotsUsed = a.used
 			v.LastSeen = a.info.LastSeen
 			for id := range a.jobs {
@@ -45,9 +46,9 @@ func (e *Engine) Agents(ctx context.Context, stored []*model.Agent) []AgentView 
 			switch {
 			case a.lost:
 				v.Status = "lost"
-			case a.sess != nil && a.draining:
+			case v.Online && a.draining:
 				v.Status = "draining"
-			case a.sess != nil:
+			case v.Online:
 				v.Status = "online"
 			}
 		}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,5 +108,48 @@ func TestAgentCredentialResetDuringHandshake(t *testing.T) {
 	}
 	if st := f.agentStatus("thief"); st == "online" {
 		t.Errorf("the agent whose credential was reset is %s", st)
+	}
+}
+
+// TestAgentTokenWatchNewToken: an agent let in with a token made after
+// the hub read the list of tokens, but before the hub acted on that list,
+// is not taken for one whose token was revoked: it stays connected.
+func TestAgentTokenWatchNewToken(t *testing.T) {
+	f, hs := newHookFleet(t, engine.HubConfig{RevokeCheck: 10 * time.Millisecond})
+	var readings atomic.Int64
+	var armed atomic.Bool
+	read, goOn := make(chan struct{}), make(chan struct{})
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(goOn) }) })
+	hs.set(func(s *hookStore) {
+		s.afterTokenIDs = func() {
+			readings.Add(1)
+			if armed.CompareAndSwap(true, false) {
+				close(read)
+				<-goOn
+			}
+		}
+	})
+	armed.Store(true)
+	select {
+	case <-read:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the hub did not read the agent tokens")
+	}
+	// The hub holds a list without the token made now.
+	token, _ := f.newAgentToken(`{"name": "fresh"}`)
+	f.startAgent("fresh-1", agentOpts{token: token})
+	n := readings.Load()
+	release.Do(func() { close(goOn) })
+	// Two readings more: the hub is done with the list it held.
+	deadline := time.Now().Add(10 * time.Second)
+	for readings.Load() < n+2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the hub stopped reading the agent tokens")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := f.agentStatus("fresh-1"); st != "online" {
+		t.Errorf("the agent of a new token is %q after the hub checked the tokens", st)
 	}
 }
