@@ -140,12 +140,18 @@ func (h *Hub) Serve(conn AgentConn, tok *model.AgentToken) {
 		h.e.log.Warn("agent refused", "address", conn.RemoteAddr(), "err", err)
 		return
 	}
+	// refuse logs the refusal (the one place it is logged), then tells
+	// the agent and closes the connection.
 	refuse := func(r *refusal) {
+		if r.err != nil {
+			h.e.log.Error("agent refused: the server failed", "agent", hello.Name, "address", conn.RemoteAddr(), "token", tok.Name, "reason", r.msg, "err", r.err)
+		} else {
+			h.e.log.Warn("agent refused", "agent", hello.Name, "address", conn.RemoteAddr(), "token", tok.Name, "reason", r.msg, "fatal", r.fatal)
+		}
 		if data, err := protocol.Encode(&protocol.Error{Message: r.msg, Fatal: r.fatal}); err == nil {
 			conn.Send(data)
 		}
 		conn.Close("refused: " + r.msg)
-		h.e.log.Warn("agent refused", "agent", hello.Name, "address", conn.RemoteAddr(), "token", tok.Name, "reason", r.msg, "fatal", r.fatal)
 	}
 	resets, release, busy := h.reserve(hello.Name)
 	if busy != nil {

@@ -18,10 +18,12 @@ import (
 )
 
 // refusal is why the hub turns an agent away, as the agent is told it.
-// Fatal ones make the agent stop: a person must act.
+// Fatal ones make the agent stop: a person must act. err is the server's
+// own failure behind it, if any, for the log only.
 type refusal struct {
 	msg   string
 	fatal bool
+	err   error
 }
 
 func (r *refusal) Error() string { return r.msg }
@@ -55,8 +57,7 @@ func (h *Hub) admit(ctx context.Context, hello *protocol.Hello, tok *model.Agent
 		return denied
 	}
 	if err != nil {
-		h.e.log.Error("could not check an agent's credential", "agent", hello.Name, "err", err)
-		return &refusal{msg: "the server could not check the agent's credential; it is retried"}
+		return &refusal{msg: "the server could not check the agent's credential; it is retried", err: err}
 	}
 	file := "agent-credential in the agent's --workdir"
 	if strings.HasSuffix(hello.Workdir, "/workspaces") {

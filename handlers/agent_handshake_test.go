@@ -2,6 +2,9 @@ package handlers
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,6 +13,7 @@ import (
 	"baton/engine"
 	"baton/model"
 	"baton/plugin"
+	"baton/protocol"
 	"baton/storage"
 )
 
@@ -151,5 +155,66 @@ func TestAgentTokenWatchNewToken(t *testing.T) {
 	}
 	if st := f.agentStatus("fresh-1"); st != "online" {
 		t.Errorf("the agent of a new token is %q after the hub checked the tokens", st)
+	}
+}
+
+// records keeps the log records of a test.
+type records struct {
+	mu   sync.Mutex
+	list []slog.Record
+}
+
+func (r *records) Enabled(context.Context, slog.Level) bool { return true }
+func (r *records) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.list = append(r.list, rec.Clone())
+	return nil
+}
+func (r *records) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *records) WithGroup(string) slog.Handler      { return r }
+
+// about returns the records at level warn or above with an attribute
+// key=value, as text.
+func (r *records) about(key, value string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, rec := range r.list {
+		var hit bool
+		var text strings.Builder
+		text.WriteString(rec.Level.String() + " " + rec.Message)
+		rec.Attrs(func(a slog.Attr) bool {
+			hit = hit || (a.Key == key && a.Value.String() == value)
+			text.WriteString(" " + a.String())
+			return true
+		})
+		if hit && rec.Level >= slog.LevelWarn {
+			out = append(out, text.String())
+		}
+	}
+	return out
+}
+
+// TestAgentRefusedOnStoreError: when the server cannot check an agent's
+// credential, the agent is told to retry, and the failure is logged once,
+// with its cause.
+func TestAgentRefusedOnStoreError(t *testing.T) {
+	logs := &records{}
+	var hs *hookStore
+	a := newAPIOver(t, plugin.NewRegistry(), engine.HubConfig{}, 1, func(s *storage.Store) engine.Store {
+		hs = &hookStore{Store: s}
+		return hs
+	}, logs)
+	f := &fleet{apiHarness: a, agentToken: fleetToken(t, a)}
+	hs.set(func(s *hookStore) { s.claimErr = errors.New("disk on fire") })
+	types, msg := f.rawHello(f.agentToken, map[string]any{"version": protocol.Version, "name": "unlucky", "slots": 1,
+		"credential": strings.Repeat("0f", 32)})
+	if len(types) != 1 || types[0] != protocol.TypeError || !strings.Contains(msg, "retried") {
+		t.Errorf("the agent got %v (%q), want an error saying it is retried", types, msg)
+	}
+	got := logs.about("agent", "unlucky")
+	if len(got) != 1 || !strings.Contains(got[0], "disk on fire") {
+		t.Errorf("the failure was logged %d times, want once with its cause:\n%s", len(got), strings.Join(got, "\n"))
 	}
 }
