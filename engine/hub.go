@@ -59,6 +59,7 @@ type agentState struct {
 	info      model.Agent
 	sess      *agentSession // nil while offline
 	admitting bool          // a hello of this name is being checked; another waits
+	removing  bool          // the agent is being removed; a hello waits
 	draining  bool          // the agent said it is stopping
 	used      int           // slots taken by jobs and reservations
 	jobs      map[string]*remoteJob
@@ -107,8 +108,7 @@ var agentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 func (h *Hub) stateLocked(name string) *agentState {
 	a := h.agents[name]
 	if a == nil {
-		a = &agentState{info: model.Agent{Name: name, State: model.AgentEnabled, Slots: 1}, jobs: map[string]*remoteJob{},
-			wake: make(chan struct{}), clean: map[string]bool{}}
+		a = h.newStateLocked(name)
 		stored, err := h.e.store.GetAgent(context.Background(), name)
 		switch {
 		case err == nil:
@@ -119,9 +119,16 @@ func (h *Hub) stateLocked(name string) *agentState {
 			// Its first hello makes it present.
 			a.lost = true
 		}
-		a.exec = &agentExec{h: h, name: name}
-		h.agents[name] = a
 	}
+	return a
+}
+
+// newStateLocked makes the hub's record of an agent, empty, and keeps it.
+func (h *Hub) newStateLocked(name string) *agentState {
+	a := &agentState{info: model.Agent{Name: name, State: model.AgentEnabled, Slots: 1}, jobs: map[string]*remoteJob{},
+		wake: make(chan struct{}), clean: map[string]bool{}}
+	a.exec = &agentExec{h: h, name: name}
+	h.agents[name] = a
 	return a
 }
 
@@ -191,6 +198,9 @@ func (h *Hub) reserve(name string) (resets int, release func(), busy *refusal) {
 	a := h.stateLocked(name)
 	if a.admitting {
 		return 0, nil, &refusal{msg: fmt.Sprintf("another connection of agent %s is being set up; this one retries", name)}
+	}
+	if a.removing {
+		return 0, nil, &refusal{msg: fmt.Sprintf("agent %s is being removed; this connection retries, and registers the name anew once it is free", name)}
 	}
 	a.admitting = true
 	return a.resets, func() {

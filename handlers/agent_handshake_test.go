@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -217,4 +218,56 @@ func TestAgentRefusedOnStoreError(t *testing.T) {
 	if len(got) != 1 || !strings.Contains(got[0], "disk on fire") {
 		t.Errorf("the failure was logged %d times, want once with its cause:\n%s", len(got), strings.Join(got, "\n"))
 	}
+}
+
+// TestAgentRemoveLeavesTheHubFree: while an agent's removal writes to the
+// database, the hub goes on serving (here: the list of agents answers),
+// and a hello of the name being removed is refused for now (not fatal: it
+// retries) instead of interleaving with the removal.
+func TestAgentRemoveLeavesTheHubFree(t *testing.T) {
+	f, hs := newHookFleet(t, engine.HubConfig{})
+	stop := f.startAgent("gone", agentOpts{})
+	stop()
+	f.waitAgent("gone", "offline")
+	deleting, goOn := make(chan struct{}), make(chan struct{})
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(goOn) }) })
+	hs.set(func(s *hookStore) {
+		s.duringDelete = func(name string) {
+			if name == "gone" {
+				close(deleting)
+				<-goOn
+			}
+		}
+	})
+	removed := make(chan error, 1)
+	go func() { removed <- f.eng.RemoveAgent(context.Background(), "gone") }()
+	select {
+	case <-deleting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the removal did not reach the database")
+	}
+
+	listed := make(chan struct{})
+	go func() {
+		f.eng.Agents(context.Background(), nil)
+		close(listed)
+	}()
+	select {
+	case <-listed:
+	case <-time.After(10 * time.Second):
+		t.Error("the hub waited for the removal's database write")
+	}
+	types, msg := f.rawHello(f.agentToken, map[string]any{"version": protocol.Version, "name": "gone", "slots": 1,
+		"credential": strings.Repeat("0f", 32)})
+	if len(types) != 1 || types[0] != protocol.TypeError || !strings.Contains(msg, "being removed") {
+		t.Errorf("a hello during the removal got %v (%q), want an error saying the agent is being removed", types, msg)
+	}
+
+	release.Do(func() { close(goOn) })
+	if err := <-removed; err != nil {
+		t.Fatalf("remove: %v", err)
+	}
+	f.do("GET", "/api/v1/agents/gone", "", http.StatusNotFound, nil)
+	f.startAgent("gone", agentOpts{})
 }
