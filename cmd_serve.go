@@ -68,7 +68,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.agentExpire, "agent-expire", envDuration("agent-expire", 0), help("agent-expire", "remove agents not seen for this long, such as 720h (0: keep them until removed by hand)"))
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("secure-cookies"), help("secure-cookies", "mark the session cookie Secure (set it when users reach Baton over HTTPS)"))
 	var proxies listFlag
-	fs.Var(&proxies, "trusted-proxy", help("trusted-proxy", "a reverse proxy (CIDR or address, repeatable or comma-separated) whose X-Forwarded-For names the client"))
+	fs.Var(&proxies, "trusted-proxy", help("trusted-proxy", "a reverse proxy (CIDR or address, repeatable or comma-separated) whose X-Forwarded-For names the client and X-Forwarded-Proto the scheme"))
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}

@@ -354,7 +354,20 @@ func TestAgentTokensPageScope(t *testing.T) {
 	if len(rows) != 2 || !strings.Contains(textOf(rows[0]), "names ci-*; pools build, test; labels team=*, zone=eu") {
 		t.Errorf("the list does not show the limits: %d rows, first %q", len(rows), textOf(rows[0]))
 	}
+	resp, body = f.page(c, "POST", "/settings/agent-tokens", url.Values{"name": {"ci2"}, "labels": {"zone=eu\ngpu\n"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `label &#34;gpu&#34;: write it as key=value`) {
+		t.Errorf("a label without =: %d, the page should name it", resp.StatusCode)
+	}
 	f.startAgent("ci-1", agentOpts{pools: []string{"build"}, token: token})
+	// The agent's page: a bad label, and a pool its token does not allow.
+	resp, body = f.page(c, "POST", "/agents/ci-1", url.Values{"set": {"1"}, "pools": {"build"}, "labels": {"gpu"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `label &#34;gpu&#34;: write it as key=value`) {
+		t.Errorf("an agent label without =: %d, the page should name it", resp.StatusCode)
+	}
+	resp, body = f.page(c, "POST", "/agents/ci-1", url.Values{"set": {"1"}, "pools": {"prod"}})
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, `does not allow pool &#34;prod&#34;`) {
+		t.Errorf("a pool the agent's token does not allow: %d, the page should say so", resp.StatusCode)
+	}
 	refused := f.launch("cd-1", agentOpts{pools: []string{"build"}, token: token})
 	if err := refused.ended(t, 15*time.Second); !isFatal(err, `name "cd-1"`) {
 		t.Errorf("an agent outside the pattern: %v", err)
