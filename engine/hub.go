@@ -141,6 +141,8 @@ func (a *agentState) wakeLocked() {
 // Serve talks with one agent, connected with the agent token tok, until
 // the connection ends. The hello must prove the agent's name with its
 // credential and keep within what tok allows; see protocol's Identity.
+// tok must have been read from storage before Serve is called: the hub
+// takes a token missing from a later reading as revoked.
 func (h *Hub) Serve(conn AgentConn, tok *model.AgentToken) {
 	hello, err := h.readHello(conn)
 	if err != nil {
