@@ -231,8 +231,9 @@ func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string, res
 		busy = h.setAllowedLocked(a, sess.token)
 	}
 	if busy != nil {
-		// Reset while the connection was recorded: record it gone again,
-		// still holding the name so that no newer hello's record is undone.
+		// Reset, or given what its token does not allow, while the
+		// connection was recorded: record it gone again, still holding the
+		// name so that no newer hello's record is undone.
 		h.mu.Unlock()
 		err := h.e.store.AgentDisconnected(ctx, hello.Name, now, busy.msg)
 		h.mu.Lock()

@@ -194,11 +194,11 @@ func (h *Hub) RevokeToken(id int64) {
 	h.revokeTokensLocked(func(s *agentSession) bool { return s.token.ID == id })
 }
 
-// revokeTokensLocked cuts off the connections whose token revoked says
-// is revoked.
+// revokeTokensLocked cuts off every connection (not cut off already) that
+// revoked says uses a revoked token.
 func (h *Hub) revokeTokensLocked(revoked func(s *agentSession) bool) {
 	for _, a := range h.agents {
-		if a.sess != nil && revoked(a.sess) {
+		if a.connectedLocked() && revoked(a.sess) {
 			h.e.log.Warn("closing an agent's connection: its agent token was revoked", "agent", a.info.Name)
 			h.cutOffLocked(a, fmt.Sprintf("the agent token of agent %s was revoked: give it a valid token (baton agent-token create on the server) and start it again", a.info.Name))
 		}
