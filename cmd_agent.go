@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"baton/agentd"
+	"baton/engine"
 )
 
 // cmdAgent runs the agent daemon until SIGTERM or SIGINT: the first signal
@@ -64,13 +65,9 @@ func cmdAgent(args []string, stdout, stderr io.Writer) int {
 		}
 		*token = strings.TrimSpace(string(data))
 	}
-	labelMap := map[string]string{}
-	for _, l := range labels.vals {
-		k, v, ok := strings.Cut(l, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			return fail("--label %q: write it as key=value", l)
-		}
-		labelMap[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	labelMap, err := engine.ParseLabels(labels.vals)
+	if err != nil {
+		return fail("--label: %v", err)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {

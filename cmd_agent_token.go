@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 
 	"baton/auth"
@@ -39,16 +38,10 @@ func cmdAgentToken(args []string, stdout, stderr io.Writer) int {
 	switch rest[0] {
 	case "create":
 		t := &model.AgentToken{Name: *name, NamePattern: *pattern, Pools: pools.vals}
-		for _, l := range labels.vals {
-			k, v, ok := strings.Cut(l, "=")
-			if !ok {
-				fmt.Fprintf(stderr, "baton agent-token create: --label %q: write it as key=value, or key=* for any value\n", l)
-				return exitBadArgs
-			}
-			if t.Labels == nil {
-				t.Labels = map[string]string{}
-			}
-			t.Labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		var err error
+		if t.Labels, err = engine.ParseLabels(labels.vals); err != nil {
+			fmt.Fprintf(stderr, "baton agent-token create: --label: %v\n", err)
+			return exitBadArgs
 		}
 		var scope *engine.ScopeError
 		if err := engine.CheckTokenScope(t); errors.As(err, &scope) {

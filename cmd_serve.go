@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -67,7 +68,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.agentExpire, "agent-expire", envDuration("agent-expire", 0), help("agent-expire", "remove agents not seen for this long, such as 720h (0: keep them until removed by hand)"))
 	fs.BoolVar(&cfg.secureCookies, "secure-cookies", envBool("secure-cookies"), help("secure-cookies", "mark the session cookie Secure (set it when users reach Baton over HTTPS)"))
 	var proxies listFlag
-	fs.Var(&proxies, "trusted-proxy", help("trusted-proxy", "a reverse proxy (CIDR or address, repeatable or comma-separated) whose X-Forwarded-For names the client"))
+	fs.Var(&proxies, "trusted-proxy", help("trusted-proxy", "a reverse proxy (CIDR or address, repeatable or comma-separated) whose X-Forwarded-For names the client and X-Forwarded-Proto the scheme"))
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -174,6 +175,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 		return err
 	}
 	go cleanSessions(ctx, store, log)
+	warnOpenPools(ctx, store, log)
 	local := engine.NewLocal(reg, filepath.Join(cfg.data, "workspaces"), cfg.localSlots)
 	local.Leftovers = &plugin.Leftovers{Dir: filepath.Join(cfg.data, "running")}
 	eng := engine.New(engine.Config{Store: store, Catalog: reg, Logger: log, Local: local, Version: version,
@@ -402,4 +404,18 @@ func loadTriggerDir(ctx context.Context, store *storage.Store, dir string, log *
 		}
 	}
 	return nil
+}
+
+// warnOpenPools warns when agent tokens without a pool limit may claim a
+// pool that other tokens are limited to (see docs/agents.md).
+func warnOpenPools(ctx context.Context, store *storage.Store, log *slog.Logger) {
+	toks, err := store.ListAgentTokens(ctx)
+	if err != nil {
+		log.Warn("could not read the agent tokens to check their limits", "err", err)
+		return
+	}
+	if pools, open := engine.OpenPools(toks); len(pools) > 0 {
+		log.Warn("agent tokens without a pool limit can register agents in pools other tokens are limited to: give every token a pool limit (baton agent-token list shows what each allows)",
+			"pools", strings.Join(pools, ","), "unlimited_tokens", strings.Join(open, ","))
+	}
 }

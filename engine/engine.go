@@ -47,7 +47,7 @@ type Store interface {
 	CreateAgentJob(ctx context.Context, j *model.AgentJob) error
 	GetAgentJob(ctx context.Context, jobID string) (*model.AgentJob, error)
 	DeleteAgentJob(ctx context.Context, jobID string) error
-	ClaimAgent(ctx context.Context, name, credentialHash string, tokenID int64, now time.Time) (model.AgentClaim, error)
+	ClaimAgent(ctx context.Context, name, credentialHash string, tokenID int64, now time.Time, allow func(setPools []string, setLabels map[string]string) error) (model.AgentClaim, error)
 	ResetAgentCredential(ctx context.Context, name string, now time.Time) error
 	DeleteAgent(ctx context.Context, name string) error
 	StaleAgents(ctx context.Context, before time.Time) ([]string, error)

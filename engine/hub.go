@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"baton/model"
@@ -49,6 +50,8 @@ type Hub struct {
 
 	mu     sync.Mutex
 	agents map[string]*agentState
+	// sessions numbers the agents' connections in the order they are made.
+	sessions atomic.Int64
 }
 
 // agentState is what the hub knows of one agent, connected or not.
@@ -56,6 +59,7 @@ type agentState struct {
 	info      model.Agent
 	sess      *agentSession // nil while offline
 	admitting bool          // a hello of this name is being checked; another waits
+	removing  bool          // the agent is being removed; a hello waits
 	draining  bool          // the agent said it is stopping
 	used      int           // slots taken by jobs and reservations
 	jobs      map[string]*remoteJob
@@ -65,6 +69,9 @@ type agentState struct {
 	clean     map[string]bool // workspaces to empty with their next job
 	seenSaved time.Time
 	exec      *agentExec
+	// resets counts the credential resets of the agent: a hello checked
+	// before one must not take its connection after it.
+	resets int
 }
 
 func newHub(e *Engine, cfg HubConfig) *Hub {
@@ -101,8 +108,7 @@ var agentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 func (h *Hub) stateLocked(name string) *agentState {
 	a := h.agents[name]
 	if a == nil {
-		a = &agentState{info: model.Agent{Name: name, State: model.AgentEnabled, Slots: 1}, jobs: map[string]*remoteJob{},
-			wake: make(chan struct{}), clean: map[string]bool{}}
+		a = h.newStateLocked(name)
 		stored, err := h.e.store.GetAgent(context.Background(), name)
 		switch {
 		case err == nil:
@@ -113,9 +119,16 @@ func (h *Hub) stateLocked(name string) *agentState {
 			// Its first hello makes it present.
 			a.lost = true
 		}
-		a.exec = &agentExec{h: h, name: name}
-		h.agents[name] = a
 	}
+	return a
+}
+
+// newStateLocked makes the hub's record of an agent, empty, and keeps it.
+func (h *Hub) newStateLocked(name string) *agentState {
+	a := &agentState{info: model.Agent{Name: name, State: model.AgentEnabled, Slots: 1}, jobs: map[string]*remoteJob{},
+		wake: make(chan struct{}), clean: map[string]bool{}}
+	a.exec = &agentExec{h: h, name: name}
+	h.agents[name] = a
 	return a
 }
 
@@ -128,20 +141,28 @@ func (a *agentState) wakeLocked() {
 // Serve talks with one agent, connected with the agent token tok, until
 // the connection ends. The hello must prove the agent's name with its
 // credential and keep within what tok allows; see protocol's Identity.
+// tok must have been read from storage before Serve is called: the hub
+// takes a token missing from a later reading as revoked.
 func (h *Hub) Serve(conn AgentConn, tok *model.AgentToken) {
 	hello, err := h.readHello(conn)
 	if err != nil {
 		h.e.log.Warn("agent refused", "address", conn.RemoteAddr(), "err", err)
 		return
 	}
+	// refuse logs the refusal (the one place it is logged), then tells
+	// the agent and closes the connection.
 	refuse := func(r *refusal) {
+		if r.err != nil {
+			h.e.log.Error("agent refused: the server failed", "agent", hello.Name, "address", conn.RemoteAddr(), "token", tok.Name, "reason", r.msg, "err", r.err)
+		} else {
+			h.e.log.Warn("agent refused", "agent", hello.Name, "address", conn.RemoteAddr(), "token", tok.Name, "reason", r.msg, "fatal", r.fatal)
+		}
 		if data, err := protocol.Encode(&protocol.Error{Message: r.msg, Fatal: r.fatal}); err == nil {
 			conn.Send(data)
 		}
 		conn.Close("refused: " + r.msg)
-		h.e.log.Warn("agent refused", "agent", hello.Name, "address", conn.RemoteAddr(), "token", tok.Name, "reason", r.msg, "fatal", r.fatal)
 	}
-	release, busy := h.reserve(hello.Name)
+	resets, release, busy := h.reserve(hello.Name)
 	if busy != nil {
 		refuse(busy)
 		return
@@ -151,8 +172,8 @@ func (h *Hub) Serve(conn AgentConn, tok *model.AgentToken) {
 		refuse(r)
 		return
 	}
-	sess := newAgentSession(conn, tok.ID)
-	welcome, pending, busy := h.attach(hello, sess, conn.RemoteAddr())
+	sess := newAgentSession(conn, tok, h.sessions.Add(1))
+	welcome, pending, busy := h.attach(hello, sess, conn.RemoteAddr(), resets)
 	if busy != nil {
 		refuse(busy)
 		return
@@ -168,88 +189,13 @@ func (h *Hub) Serve(conn AgentConn, tok *model.AgentToken) {
 	h.detach(hello.Name, sess, reason)
 }
 
-// reserve holds a name while one hello of it is checked, so that two
-// connections of one agent, or a removal, cannot interleave with it; the
-// caller calls release unless attach takes over. A name being checked
-// already is refused (not fatal: the agent retries).
-func (h *Hub) reserve(name string) (release func(), busy *refusal) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	a := h.stateLocked(name)
-	if a.admitting {
-		return nil, &refusal{msg: fmt.Sprintf("another connection of agent %s is being set up; this one retries", name)}
-	}
-	a.admitting = true
-	return func() {
-		h.mu.Lock()
-		a.admitting = false
-		if a.lost && a.sess == nil && len(a.jobs) == 0 && h.agents[name] == a {
-			// Unknown to storage and refused: forget it, so that hellos
-			// with made-up names do not pile up. Nothing waits on a lost
-			// agent.
-			delete(h.agents, name)
-		}
-		h.mu.Unlock()
-	}, nil
-}
-
-// readHello reads and checks an agent's first message.
-func (h *Hub) readHello(conn AgentConn) (*protocol.Hello, error) {
-	data, err := conn.Recv()
-	if err != nil {
-		conn.Close("no hello")
-		return nil, fmt.Errorf("no hello: %w", err)
-	}
-	msg, err := protocol.Decode(data)
-	if err != nil {
-		conn.Close("bad hello")
-		return nil, err
-	}
-	hello, ok := msg.(*protocol.Hello)
-	if !ok {
-		conn.Close("the first message must be hello")
-		return nil, fmt.Errorf("first message is %T, not hello", msg)
-	}
-	refuse := func(fatal bool, format string, args ...any) (*protocol.Hello, error) {
-		msg := fmt.Sprintf(format, args...)
-		if data, err := protocol.Encode(&protocol.Error{Message: msg, Fatal: fatal}); err == nil {
-			conn.Send(data)
-		}
-		conn.Close(msg)
-		return nil, errors.New(msg)
-	}
-	if hello.Version != protocol.Version {
-		return refuse(true, "the agent speaks protocol version %d and this server version %d: run the same Baton version on both", hello.Version, protocol.Version)
-	}
-	if !agentName.MatchString(hello.Name) || hello.Name == "local" {
-		return refuse(true, "agent name %q is not allowed: use 1 to 64 letters, digits, dots, dashes or underscores (and not \"local\")", hello.Name)
-	}
-	if hello.Slots < 1 {
-		hello.Slots = 1
-	}
-	return hello, nil
-}
-
-// busyLocked describes why an agent that proved its credential cannot take
-// its connection now, or returns nil: it is connected and was heard from
-// within protocol.StaleSession. That connection is this agent's previous
-// one, not yet seen to be dead, or another machine runs with a copy of its
-// workdir; either way the newcomer retries.
-func (h *Hub) busyLocked(a *agentState) *refusal {
-	if !a.connectedLocked() || time.Since(a.info.LastSeen) >= protocol.StaleSession {
-		return nil
-	}
-	return &refusal{msg: fmt.Sprintf("agent %s is already connected from %s since %s. If that is this agent's previous connection, the server drops it once it has been silent for %s and this agent gets in then (it retries). If another machine runs with a copy of this agent's workdir, stop one of them: two machines cannot share an agent's identity",
-		a.info.Name, a.info.Address, a.info.ConnectedAt.Format(time.RFC3339), protocol.StaleSession)}
-}
-
 // attach makes sess the agent's connection, in place of a stale one, and
 // works out the welcome: for every job the agent holds, whether to go on,
 // forget it (its result is stored) or drop it. Jobs the hub gave the agent
 // that it no longer holds are lost now. It returns the welcome and the
 // assigns still to send, or why the agent cannot take its connection now.
-// It ends the reservation of the name.
-func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*protocol.Welcome, []any, *refusal) {
+// It ends the reservation of the name; resets is what reserve returned.
+func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string, resets int) (*protocol.Welcome, []any, *refusal) {
 	ctx := context.Background()
 	now := time.Now()
 	// Decide about held jobs from storage first, without the lock.
@@ -260,6 +206,12 @@ func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*p
 	h.mu.Lock()
 	a := h.stateLocked(hello.Name)
 	busy := h.busyLocked(a)
+	if busy == nil {
+		busy = h.resetSinceLocked(a, resets)
+	}
+	if busy == nil {
+		busy = h.setAllowedLocked(a, sess.token)
+	}
 	if busy != nil {
 		a.admitting = false
 		h.mu.Unlock()
@@ -273,6 +225,25 @@ func (h *Hub) attach(hello *protocol.Hello, sess *agentSession, addr string) (*p
 	}
 
 	h.mu.Lock()
+	busy = h.resetSinceLocked(a, resets)
+	if busy == nil {
+		// An operator's change since the claim checked the record.
+		busy = h.setAllowedLocked(a, sess.token)
+	}
+	if busy != nil {
+		// Reset, or given what its token does not allow, while the
+		// connection was recorded: record it gone again, still holding the
+		// name so that no newer hello's record is undone.
+		h.mu.Unlock()
+		err := h.e.store.AgentDisconnected(ctx, hello.Name, now, busy.msg)
+		h.mu.Lock()
+		a.admitting = false
+		h.mu.Unlock()
+		if err != nil {
+			h.e.log.Error("could not record an agent going away", "agent", hello.Name, "err", err)
+		}
+		return nil, nil, busy
+	}
 	defer h.mu.Unlock()
 	a.admitting = false
 	if old := a.sess; old != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
@@ -17,10 +18,12 @@ import (
 )
 
 // refusal is why the hub turns an agent away, as the agent is told it.
-// Fatal ones make the agent stop: a person must act.
+// Fatal ones make the agent stop: a person must act. err is the server's
+// own failure behind it, if any, for the log only.
 type refusal struct {
 	msg   string
 	fatal bool
+	err   error
 }
 
 func (r *refusal) Error() string { return r.msg }
@@ -42,10 +45,19 @@ func (h *Hub) admit(ctx context.Context, hello *protocol.Hello, tok *model.Agent
 	if err := tokenAllows(tok, hello); err != nil {
 		return err
 	}
-	claim, err := h.e.store.ClaimAgent(ctx, hello.Name, credentialHash(hello.Credential), tok.ID, time.Now())
+	allow := func(setPools []string, setLabels map[string]string) error {
+		if r := setAllowed(tok, hello.Name, setPools, setLabels); r != nil {
+			return r
+		}
+		return nil
+	}
+	claim, err := h.e.store.ClaimAgent(ctx, hello.Name, credentialHash(hello.Credential), tok.ID, time.Now(), allow)
+	var denied *refusal
+	if errors.As(err, &denied) {
+		return denied
+	}
 	if err != nil {
-		h.e.log.Error("could not check an agent's credential", "agent", hello.Name, "err", err)
-		return &refusal{msg: "the server could not check the agent's credential; it is retried"}
+		return &refusal{msg: "the server could not check the agent's credential; it is retried", err: err}
 	}
 	file := "agent-credential in the agent's --workdir"
 	if strings.HasSuffix(hello.Workdir, "/workspaces") {
@@ -73,22 +85,50 @@ func tokenAllows(tok *model.AgentToken, hello *protocol.Hello) *refusal {
 			return deny("the agent token does not allow the name %q (it allows names matching %s)", hello.Name, tok.NamePattern)
 		}
 	}
+	if what := notAllowed(tok, hello.Pools, hello.Labels); what != "" {
+		return deny("the agent token does not allow %s", what)
+	}
+	return nil
+}
+
+// notAllowed names the first of pools and labels that tok does not allow
+// (`pool "prod"`, `label zone=us`), or returns "" when it allows them all.
+func notAllowed(tok *model.AgentToken, pools []string, labels map[string]string) string {
 	if len(tok.Pools) > 0 {
-		for _, p := range hello.Pools {
+		for _, p := range pools {
 			if !slices.Contains(tok.Pools, p) {
-				return deny("the agent token does not allow pool %q", p)
+				return fmt.Sprintf("pool %q", p)
 			}
 		}
 	}
 	if len(tok.Labels) > 0 {
-		for _, k := range slices.Sorted(maps.Keys(hello.Labels)) {
-			v := hello.Labels[k]
+		for _, k := range slices.Sorted(maps.Keys(labels)) {
+			v := labels[k]
 			if want, ok := tok.Labels[k]; !ok || (want != "*" && want != v) {
-				return deny("the agent token does not allow label %s=%s", k, v)
+				return fmt.Sprintf("label %s=%s", k, v)
 			}
 		}
 	}
-	return nil
+	return ""
+}
+
+// setAllowed checks the pools and labels an operator set on agent name
+// against the limits of tok, which an agent connects with: the agent
+// serves them as if it claimed them itself. The fatal refusal says what to
+// change.
+func setAllowed(tok *model.AgentToken, name string, setPools []string, setLabels map[string]string) *refusal {
+	what := notAllowed(tok, setPools, setLabels)
+	if what == "" {
+		return nil
+	}
+	return &refusal{fatal: true, msg: fmt.Sprintf("the agent token does not allow %s, which an operator set on agent %s: remove it from the agent's pools and labels (Agents → %s, or PATCH /api/v1/agents/%s), or connect with a token that allows it (token %q: %s)",
+		what, name, name, name, tok.Name, ScopeText(tok))}
+}
+
+// setAllowedLocked is setAllowed with what the hub knows an operator set
+// on the agent now.
+func (h *Hub) setAllowedLocked(a *agentState, tok *model.AgentToken) *refusal {
+	return setAllowed(tok, a.info.Name, a.info.SetPools, a.info.SetLabels)
 }
 
 // ScopeText says in words what a token allows.
@@ -113,6 +153,27 @@ func ScopeText(t *model.AgentToken) string {
 	return strings.Join(parts, "; ")
 }
 
+// OpenPools finds the pools that some agent tokens are limited to but
+// that tokens without a pool limit may claim as well: such a limit keeps
+// its own machines in, not the others out. It returns those pools and the
+// names of the unlimited tokens, sorted, or nothing.
+func OpenPools(toks []*model.AgentToken) (pools, unlimited []string) {
+	scoped := map[string]bool{}
+	for _, t := range toks {
+		if len(t.Pools) == 0 {
+			unlimited = append(unlimited, t.Name)
+		}
+		for _, p := range t.Pools {
+			scoped[p] = true
+		}
+	}
+	if len(unlimited) == 0 || len(scoped) == 0 {
+		return nil, nil
+	}
+	slices.Sort(unlimited)
+	return slices.Sorted(maps.Keys(scoped)), slices.Compact(unlimited)
+}
+
 // cutOffLocked closes an agent's connection at once, telling it why in a
 // fatal error so that it stops; from now on nothing more is sent to it
 // and it is given no job. Its jobs wait for it as for any agent that went
@@ -130,12 +191,14 @@ func (h *Hub) cutOffLocked(a *agentState, why string) {
 func (h *Hub) RevokeToken(id int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.revokeTokensLocked(func(t int64) bool { return t == id })
+	h.revokeTokensLocked(func(s *agentSession) bool { return s.token.ID == id })
 }
 
-func (h *Hub) revokeTokensLocked(revoked func(id int64) bool) {
+// revokeTokensLocked cuts off every connection (not cut off already) that
+// revoked says uses a revoked token.
+func (h *Hub) revokeTokensLocked(revoked func(s *agentSession) bool) {
 	for _, a := range h.agents {
-		if a.sess != nil && revoked(a.sess.tokenID) {
+		if a.connectedLocked() && revoked(a.sess) {
 			h.e.log.Warn("closing an agent's connection: its agent token was revoked", "agent", a.info.Name)
 			h.cutOffLocked(a, fmt.Sprintf("the agent token of agent %s was revoked: give it a valid token (baton agent-token create on the server) and start it again", a.info.Name))
 		}
@@ -144,7 +207,11 @@ func (h *Hub) revokeTokensLocked(revoked func(id int64) bool) {
 
 // watchTokens closes, within RevokeCheck, the connections of agents whose
 // token is revoked by another process (baton agent-token revoke works on
-// the database directly).
+// the database directly). A connection made after the tokens were read
+// may use a token made since, missing from what was read: it is left to
+// the next reading. One made before has a token that existed when the
+// tokens were read (the token is looked up before the connection is
+// made), so a token missing then was revoked.
 func (h *Hub) watchTokens(ctx context.Context) {
 	t := time.NewTicker(h.cfg.RevokeCheck)
 	defer t.Stop()
@@ -155,6 +222,7 @@ func (h *Hub) watchTokens(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		before := h.sessions.Load()
 		ids, err := h.e.store.AgentTokenIDs(ctx)
 		if err != nil {
 			if !failing && ctx.Err() == nil {
@@ -165,7 +233,7 @@ func (h *Hub) watchTokens(ctx context.Context) {
 		}
 		failing = false
 		h.mu.Lock()
-		h.revokeTokensLocked(func(id int64) bool { return !ids[id] })
+		h.revokeTokensLocked(func(s *agentSession) bool { return s.seq <= before && !ids[s.token.ID] })
 		h.mu.Unlock()
 	}
 }
@@ -183,6 +251,9 @@ func (e *Engine) ResetCredential(ctx context.Context, name string) error {
 	h := e.hub
 	h.mu.Lock()
 	if a := h.agents[name]; a != nil {
+		// A hello being set up now may have passed the check before the
+		// reset: attach sees the count change and refuses it.
+		a.resets++
 		h.cutOffLocked(a, fmt.Sprintf("the credential of agent %s was reset by an operator: to register this machine again, delete agent-credential in the agent's --workdir and start it", name))
 	}
 	h.mu.Unlock()

@@ -5,16 +5,18 @@ import (
 	"sync/atomic"
 	"time"
 
+	"baton/model"
 	"baton/protocol"
 )
 
 // agentSession is one connection of an agent.
 type agentSession struct {
-	conn    AgentConn
-	tokenID int64 // the agent token it connected with
-	out     chan []byte
-	done    chan struct{}
-	once    sync.Once
+	conn  AgentConn
+	token *model.AgentToken // the agent token it connected with
+	seq   int64             // its place in the order connections are made (its token was read before)
+	out   chan []byte
+	done  chan struct{}
+	once  sync.Once
 	// cut is set when the connection is being closed for good (token
 	// revoked, credential reset): nothing more is sent but the fatal error
 	// in last, and the agent is given no job.
@@ -22,8 +24,8 @@ type agentSession struct {
 	last chan string
 }
 
-func newAgentSession(conn AgentConn, tokenID int64) *agentSession {
-	return &agentSession{conn: conn, tokenID: tokenID, out: make(chan []byte, 1024), done: make(chan struct{}), last: make(chan string, 1)}
+func newAgentSession(conn AgentConn, token *model.AgentToken, seq int64) *agentSession {
+	return &agentSession{conn: conn, token: token, seq: seq, out: make(chan []byte, 1024), done: make(chan struct{}), last: make(chan string, 1)}
 }
 
 // send queues a message for the agent; a connection too slow to keep up is

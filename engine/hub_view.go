@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"baton/model"
@@ -34,7 +35,8 @@ func (e *Engine) Agents(ctx context.Context, stored []*model.Agent) []AgentView 
 	for _, s := range stored {
 		v := AgentView{Agent: *s, Status: "offline"}
 		if a := e.hub.agents[s.Name]; a != nil {
-			v.Online = a.sess != nil
+			// A connection being cut off is not online any more.
+			v.Online = a.connectedLocked()
 			v.SlotsUsed = a.used
 			v.LastSeen = a.info.LastSeen
 			for id := range a.jobs {
@@ -44,9 +46,9 @@ func (e *Engine) Agents(ctx context.Context, stored []*model.Agent) []AgentView 
 			switch {
 			case a.lost:
 				v.Status = "lost"
-			case a.sess != nil && a.draining:
+			case v.Online && a.draining:
 				v.Status = "draining"
-			case a.sess != nil:
+			case v.Online:
 				v.Status = "online"
 			}
 		}
@@ -64,20 +66,48 @@ func (e *Engine) Agents(ctx context.Context, stored []*model.Agent) []AgentView 
 }
 
 // PatchAgent applies an operator's change (pools, labels, drain, disable,
-// enable) and takes it into account for placing runs at once.
+// enable) and takes it into account for placing runs at once. Pools and
+// labels that the agent token of the agent's connection does not allow
+// are a *StateError, and nothing is changed: an agent connected with a
+// limited token serves only what the token allows, whoever set it. (An
+// agent given them while away is refused when it connects.)
 func (e *Engine) PatchAgent(ctx context.Context, store interface {
 	PatchAgent(ctx context.Context, name string, p model.AgentPatch) (*model.Agent, error)
 }, name string, p model.AgentPatch) (*model.Agent, error) {
+	h := e.hub
+	h.mu.Lock()
+	if st := h.agents[name]; st != nil && st.sess != nil {
+		pools, labels := st.info.SetPools, st.info.SetLabels
+		if p.Pools != nil {
+			pools = *p.Pools
+		}
+		if p.Labels != nil {
+			labels = *p.Labels
+		}
+		if what := notAllowed(st.sess.token, pools, labels); what != "" {
+			h.mu.Unlock()
+			return nil, &StateError{Msg: fmt.Sprintf("agent %s is connected with agent token %q, which does not allow %s (it allows %s): connect the agent with a token that allows it, then set it",
+				name, st.sess.token.Name, what, ScopeText(st.sess.token))}
+		}
+	}
+	h.mu.Unlock()
 	a, err := store.PatchAgent(ctx, name, p)
 	if err != nil {
 		return nil, err
 	}
-	e.hub.mu.Lock()
-	if st := e.hub.agents[name]; st != nil {
+	h.mu.Lock()
+	if st := h.agents[name]; st != nil {
 		st.info.SetPools, st.info.SetLabels, st.info.State = a.SetPools, a.SetLabels, a.State
+		if st.sess != nil {
+			// The agent connected between the check above and the change.
+			if r := h.setAllowedLocked(st, st.sess.token); r != nil {
+				h.e.log.Warn("closing an agent's connection: an operator set a pool or label its agent token does not allow", "agent", name)
+				h.cutOffLocked(st, r.msg)
+			}
+		}
 		st.wakeLocked()
 	}
-	e.hub.mu.Unlock()
+	h.mu.Unlock()
 	e.poke()
 	return a, nil
 }

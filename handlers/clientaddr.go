@@ -92,6 +92,28 @@ func (ps proxies) client(r *http.Request) netip.Addr {
 	return client
 }
 
+// baseURL is how clients reach this server, for the URLs it shows (webhook
+// URLs, the agents' --server): the request's host, with https when the
+// request came over TLS, or from a trusted proxy whose X-Forwarded-Proto
+// says https (its first entry, when proxies made it a list). From any
+// other peer the header is not believed.
+func (h *Handler) baseURL(r *http.Request) string {
+	return h.proxies.scheme(r) + "://" + r.Host
+}
+
+func (ps proxies) scheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	if peer := parseHost(r.RemoteAddr); peer.IsValid() && ps.trusted(peer) {
+		proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+		if strings.EqualFold(strings.TrimSpace(proto), "https") {
+			return "https"
+		}
+	}
+	return "http"
+}
+
 // parseHost reads an address with or without a port ("192.0.2.1",
 // "192.0.2.1:4711", "[2001:db8::1]:4711", "2001:db8::1"), without its
 // zone, IPv4-mapped IPv6 as IPv4; the zero Addr when it is none of these.

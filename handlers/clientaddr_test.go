@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -82,6 +83,48 @@ func TestParseTrustedProxies(t *testing.T) {
 		}
 		if err != nil || strings.Join(got, " ") != tc.want {
 			t.Errorf("%q: %v %v, want %s", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestBaseURLScheme: the URLs the server shows (here a webhook's) use
+// https when a trusted proxy says so in X-Forwarded-Proto; the header
+// from any other peer is not believed.
+func TestBaseURLScheme(t *testing.T) {
+	a := newAPI(t)
+	a.do("PUT", "/api/v1/compositions/hello", helloYAML, http.StatusCreated, nil)
+	a.do("PUT", "/api/v1/triggers/gh", "name: gh\nkind: github\nsecret: s3cret-value-for-test\nrules:\n  - when: 'event == \"push\"'\n    run: {composition: hello}\n", http.StatusCreated, nil)
+	trusted := a.serverWith(Config{TrustedProxies: mustPrefixes(t, "127.0.0.1/32")}, nil)
+	hookURL := func(base, proto string) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/api/v1/triggers/gh", nil)
+		req.Header.Set("Authorization", "Bearer "+a.token)
+		if proto != "" {
+			req.Header.Set("X-Forwarded-Proto", proto)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var tj triggerJSON
+		if err := json.NewDecoder(resp.Body).Decode(&tj); err != nil {
+			t.Fatal(err)
+		}
+		return tj.HookURL
+	}
+	for _, tc := range []struct {
+		name, base, proto, want string
+	}{
+		{"untrusted peer, no header", a.srv.URL, "", "http://"},
+		{"untrusted peer says https", a.srv.URL, "https", "http://"},
+		{"trusted proxy says https", trusted, "https", "https://"},
+		{"trusted proxy, a list", trusted, "HTTPS, http", "https://"},
+		{"trusted proxy says http", trusted, "http", "http://"},
+		{"trusted proxy, no header", trusted, "", "http://"},
+	} {
+		if got := hookURL(tc.base, tc.proto); !strings.HasPrefix(got, tc.want+strings.TrimPrefix(tc.base, "http://")+"/hooks/gh") {
+			t.Errorf("%s: hook URL %s, want it to start with %s", tc.name, got, tc.want)
 		}
 	}
 }

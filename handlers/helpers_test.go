@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"testing"
@@ -31,4 +32,24 @@ func testLogger(t testing.TB) *slog.Logger {
 		w.mu.Unlock()
 	})
 	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// teeHandler sends every record to both handlers.
+type teeHandler struct{ a, b slog.Handler }
+
+func (t teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return t.a.Enabled(ctx, l) || t.b.Enabled(ctx, l)
+}
+
+func (t teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	t.a.Handle(ctx, r.Clone())
+	return t.b.Handle(ctx, r)
+}
+
+func (t teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return teeHandler{t.a.WithAttrs(as), t.b.WithAttrs(as)}
+}
+
+func (t teeHandler) WithGroup(name string) slog.Handler {
+	return teeHandler{t.a.WithGroup(name), t.b.WithGroup(name)}
 }

@@ -191,13 +191,13 @@ func (h *Handler) toTriggerJSON(r *http.Request, t engine.TriggerInfo) triggerJS
 		Accepted: t.Accepted, Rejected: t.Rejected, Limited: t.Limited, Rules: []ruleJSON{}}
 	switch t.Kind {
 	case trigger.GitHub, trigger.GitLab, trigger.Generic:
-		j.HookURL = baseURL(r) + "/hooks/" + t.Name
+		j.HookURL = h.baseURL(r) + "/hooks/" + t.Name
 		j.ReplayWindow = "off"
 		if w := t.DigestWindow(); w > 0 {
 			j.ReplayWindow = shortDuration(w)
 		}
 	case trigger.API:
-		j.HookURL = baseURL(r) + "/api/v1/events/" + t.Name
+		j.HookURL = h.baseURL(r) + "/api/v1/events/" + t.Name
 	}
 	if t.Kind != trigger.Schedule && t.Kind != trigger.Runs {
 		j.Rate = fmt.Sprintf("%d per %s", t.Rate.Events, t.Rate.Per)
@@ -221,15 +221,6 @@ func shortDuration(d time.Duration) string {
 		s = s[:len(s)-2]
 	}
 	return s
-}
-
-// baseURL is how clients reach this server.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
 }
 
 func (h *Handler) apiTriggerList(w http.ResponseWriter, r *http.Request) {

@@ -113,17 +113,13 @@ func (h *Handler) agentUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.FormValue("set") != "" {
 		pools := strings.Fields(r.FormValue("pools"))
-		labels := map[string]string{}
-		for _, line := range strings.Split(r.FormValue("labels"), "\n") {
-			if line = strings.TrimSpace(line); line == "" {
-				continue
-			}
-			k, v, ok := strings.Cut(line, "=")
-			if !ok {
-				h.agentPageError(w, r, name, fmt.Sprintf("label %q: write it as key=value", line))
-				return
-			}
-			labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		labels, err := engine.ParseLabels(strings.Split(r.FormValue("labels"), "\n"))
+		if err != nil {
+			h.agentPageError(w, r, name, err.Error())
+			return
+		}
+		if labels == nil {
+			labels = map[string]string{} // none: the operator's labels are cleared
 		}
 		req.Pools, req.Labels = &pools, &labels
 	}
@@ -133,7 +129,13 @@ func (h *Handler) agentUpdate(w http.ResponseWriter, r *http.Request) {
 		h.agentPageError(w, r, name, bad.msg)
 		return
 	}
-	if _, err := h.engine.PatchAgent(r.Context(), h.store, name, patch); err != nil {
+	_, err = h.engine.PatchAgent(r.Context(), h.store, name, patch)
+	var state *engine.StateError
+	if errors.As(err, &state) {
+		h.agentPageStatus(w, r, name, state.Msg, http.StatusConflict)
+		return
+	}
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -191,11 +193,7 @@ func (h *Handler) agentCredentialReset(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) agentTokensModel(r *http.Request) (pages.AgentTokens, error) {
-	scheme := "http"
-	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
-	m := pages.AgentTokens{Layout: h.page(r, "Agent tokens", "settings"), Now: time.Now(), Server: scheme + "://" + r.Host}
+	m := pages.AgentTokens{Layout: h.page(r, "Agent tokens", "settings"), Now: time.Now(), Server: h.baseURL(r)}
 	toks, err := h.store.ListAgentTokens(r.Context())
 	for _, t := range toks {
 		m.Tokens = append(m.Tokens, pages.AgentTokenRow{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Created: t.CreatedAt, LastUsed: t.LastUsedAt,
@@ -227,20 +225,12 @@ func (h *Handler) agentTokenCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	t := &model.AgentToken{Name: form.Name, NamePattern: form.NamePattern,
 		Pools: strings.FieldsFunc(form.Pools, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' })}
-	for _, line := range strings.Split(form.Labels, "\n") {
-		if line = strings.TrimSpace(line); line == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			fail(fmt.Sprintf("labels: write %q as key=value (key=* allows any value)", line))
-			return
-		}
-		if t.Labels == nil {
-			t.Labels = map[string]string{}
-		}
-		t.Labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	labels, err := engine.ParseLabels(strings.Split(form.Labels, "\n"))
+	if err != nil {
+		fail("labels: " + err.Error())
+		return
 	}
+	t.Labels = labels
 	token, _, err := h.newAgentToken(r, t)
 	var bad *badInput
 	if errors.As(err, &bad) {

@@ -18,7 +18,13 @@ import (
 // name is ClaimProven; any other is ClaimMismatch. The check and the claim
 // are one transaction, so two agents claiming a free name at once cannot
 // both win.
-func (s *Store) ClaimAgent(ctx context.Context, name, credentialHash string, tokenID int64, now time.Time) (model.AgentClaim, error) {
+//
+// Before a name that has a record is registered or proven, allow (when not
+// nil) is given the pools and labels an operator set on the record, which
+// the agent takes on with the name; an error from it refuses the agent:
+// nothing is written and ClaimAgent returns that error, wrapped.
+func (s *Store) ClaimAgent(ctx context.Context, name, credentialHash string, tokenID int64, now time.Time,
+	allow func(setPools []string, setLabels map[string]string) error) (model.AgentClaim, error) {
 	var claim model.AgentClaim
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var revoked int
@@ -29,8 +35,8 @@ func (s *Store) ClaimAgent(ctx context.Context, name, credentialHash string, tok
 			claim = model.ClaimRevoked
 			return nil
 		}
-		var held string
-		err := tx.QueryRowContext(ctx, `SELECT credential_hash FROM agents WHERE name = ?`, name).Scan(&held)
+		var held, setPools, setLabels string
+		err := tx.QueryRowContext(ctx, `SELECT credential_hash, set_pools, set_labels FROM agents WHERE name = ?`, name).Scan(&held, &setPools, &setLabels)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			claim = model.ClaimRegistered
@@ -39,12 +45,25 @@ func (s *Store) ClaimAgent(ctx context.Context, name, credentialHash string, tok
 			return err
 		case err != nil:
 			return err
+		}
+		proven := held != "" && subtle.ConstantTimeCompare([]byte(held), []byte(credentialHash)) == 1
+		if (held == "" || proven) && allow != nil {
+			var pools []string
+			var labels map[string]string
+			if err := errors.Join(fromJSON(setPools, &pools), fromJSON(setLabels, &labels)); err != nil {
+				return fmt.Errorf("decode the operator's pools and labels: %w", err)
+			}
+			if err := allow(pools, labels); err != nil {
+				return err
+			}
+		}
+		switch {
 		case held == "":
 			claim = model.ClaimRegistered
 			_, err = tx.ExecContext(ctx, `UPDATE agents SET credential_hash = ?, token_id = ?, registered_at = ? WHERE name = ?`,
 				credentialHash, tokenID, micros(now), name)
 			return err
-		case subtle.ConstantTimeCompare([]byte(held), []byte(credentialHash)) == 1:
+		case proven:
 			claim = model.ClaimProven
 			_, err = tx.ExecContext(ctx, `UPDATE agents SET token_id = ? WHERE name = ?`, tokenID, name)
 			return err

@@ -39,7 +39,7 @@ func TestClaimAgent(t *testing.T) {
 				t.Fatalf("%s: %v", st.what, err)
 			}
 		}
-		got, err := s.ClaimAgent(ctx, st.name, st.cred, 7, now)
+		got, err := s.ClaimAgent(ctx, st.name, st.cred, 7, now, nil)
 		if err != nil || got != st.claim {
 			t.Fatalf("%s: claim = %v, %v; want %v", st.what, got, err, st.claim)
 		}
@@ -56,6 +56,60 @@ func TestClaimAgent(t *testing.T) {
 	}
 }
 
+// TestClaimAgentAllow: the pools and labels an operator set on a record
+// reach allow before the name is registered or proven; when allow says no,
+// nothing is claimed, and a new name or another credential never asks it.
+func TestClaimAgentAllow(t *testing.T) {
+	s := NewTestStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	no := errors.New("not allowed")
+	var gotPools []string
+	var gotLabels map[string]string
+	asked := 0
+	allow := func(ok bool) func([]string, map[string]string) error {
+		return func(p []string, l map[string]string) error {
+			asked++
+			gotPools, gotLabels = p, l
+			if !ok {
+				return no
+			}
+			return nil
+		}
+	}
+	if c, err := s.ClaimAgent(ctx, "a1", "cred-1", 1, now, allow(false)); err != nil || c != model.ClaimRegistered || asked != 0 {
+		t.Fatalf("a new name: %v, %v, asked %d times", c, err, asked)
+	}
+	if _, err := s.PatchAgent(ctx, "a1", model.AgentPatch{Pools: &[]string{"prod"}, Labels: &map[string]string{"tier": "gold"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimAgent(ctx, "a1", "cred-1", 2, now, allow(false)); !errors.Is(err, no) {
+		t.Fatalf("the owner refused: %v, want the error of allow", err)
+	}
+	if len(gotPools) != 1 || gotPools[0] != "prod" || gotLabels["tier"] != "gold" {
+		t.Errorf("allow was given %v %v, want the operator's pools and labels", gotPools, gotLabels)
+	}
+	if a, _ := s.GetAgent(ctx, "a1"); a.TokenID != 1 {
+		t.Errorf("a refused claim recorded token %d", a.TokenID)
+	}
+	asked = 0
+	if c, err := s.ClaimAgent(ctx, "a1", "cred-2", 2, now, allow(false)); err != nil || c != model.ClaimMismatch || asked != 0 {
+		t.Errorf("another credential: %v, %v, asked %d times", c, err, asked)
+	}
+	if err := s.ResetAgentCredential(ctx, "a1", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimAgent(ctx, "a1", "cred-2", 2, now, allow(false)); !errors.Is(err, no) {
+		t.Fatalf("a freed name refused: %v, want the error of allow", err)
+	}
+	if a, _ := s.GetAgent(ctx, "a1"); a.Registered {
+		t.Errorf("a refused claim registered the name")
+	}
+	if c, err := s.ClaimAgent(ctx, "a1", "cred-2", 2, now, allow(true)); err != nil || c != model.ClaimRegistered {
+		t.Errorf("a freed name allowed: %v, %v", c, err)
+	}
+}
+
 // TestClaimAgentRace: of many agents claiming one free name at once with
 // different credentials, exactly one registers it.
 func TestClaimAgentRace(t *testing.T) {
@@ -64,7 +118,7 @@ func TestClaimAgentRace(t *testing.T) {
 	claims := make([]model.AgentClaim, 8)
 	for i := range claims {
 		wg.Go(func() {
-			c, err := s.ClaimAgent(context.Background(), "contested", fmt.Sprintf("cred-%d", i), 1, time.Now())
+			c, err := s.ClaimAgent(context.Background(), "contested", fmt.Sprintf("cred-%d", i), 1, time.Now(), nil)
 			if err != nil {
 				t.Error(err)
 			}
@@ -89,9 +143,9 @@ func TestStaleAgents(t *testing.T) {
 	s := NewTestStore(t)
 	ctx := context.Background()
 	old, recent := time.Now().Add(-48*time.Hour), time.Now()
-	s.ClaimAgent(ctx, "old", "c-old", 1, old)
-	s.ClaimAgent(ctx, "recent", "c-recent", 1, recent)
-	s.ClaimAgent(ctx, "reconnected", "c-re", 1, old)
+	s.ClaimAgent(ctx, "old", "c-old", 1, old, nil)
+	s.ClaimAgent(ctx, "recent", "c-recent", 1, recent, nil)
+	s.ClaimAgent(ctx, "reconnected", "c-re", 1, old, nil)
 	s.AgentConnected(ctx, &model.Agent{Name: "reconnected", ConnectedAt: recent, LastSeen: recent})
 	got, err := s.StaleAgents(ctx, time.Now().Add(-24*time.Hour))
 	if err != nil || len(got) != 1 || got[0] != "old" {
@@ -169,7 +223,7 @@ func TestMigrateAgentIdentity(t *testing.T) {
 	if err != nil || a.Registered || a.State != model.AgentDisabled {
 		t.Fatalf("old agent = %+v, %v", a, err)
 	}
-	if c, err := s.ClaimAgent(ctx, "build-1", "cred", tok.ID, time.Now()); err != nil || c != model.ClaimRegistered {
+	if c, err := s.ClaimAgent(ctx, "build-1", "cred", tok.ID, time.Now(), nil); err != nil || c != model.ClaimRegistered {
 		t.Errorf("first claim after the upgrade = %v, %v", c, err)
 	}
 }
