@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -161,24 +162,21 @@ func (h *Handler) agentPageStatus(w http.ResponseWriter, r *http.Request, name, 
 // agentRemove is the Remove button of an agent's page.
 func (h *Handler) agentRemove(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	err := h.engine.RemoveAgent(r.Context(), name)
-	var state *engine.StateError
-	if errors.As(err, &state) {
-		h.agentPageStatus(w, r, name, state.Msg, http.StatusConflict)
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.flash(r, true, "Agent "+name+" removed; its name is free.")
-	http.Redirect(w, r, "/agents", http.StatusSeeOther)
+	h.agentAction(w, r, h.engine.RemoveAgent, "Agent "+name+" removed; its name is free.", "/agents")
 }
 
 // agentCredentialReset is the Reset credential button of an agent's page.
 func (h *Handler) agentCredentialReset(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	err := h.engine.ResetCredential(r.Context(), name)
+	h.agentAction(w, r, h.engine.ResetCredential, "The credential of agent "+name+" is reset: it was disconnected and cannot come back with it; the next agent its token allows may register the name.", "/agents/"+name)
+}
+
+// agentAction does one button of an agent's page: a refusal (the agent is
+// connected, say) shows on the page with 409; success leaves a message
+// and goes to next.
+func (h *Handler) agentAction(w http.ResponseWriter, r *http.Request, do func(context.Context, string) error, done, next string) {
+	name := r.PathValue("name")
+	err := do(r.Context(), name)
 	var state *engine.StateError
 	if errors.As(err, &state) {
 		h.agentPageStatus(w, r, name, state.Msg, http.StatusConflict)
@@ -188,8 +186,8 @@ func (h *Handler) agentCredentialReset(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.flash(r, true, "The credential of agent "+name+" is reset: it was disconnected and cannot come back with it; the next agent its token allows may register the name.")
-	http.Redirect(w, r, "/agents/"+name, http.StatusSeeOther)
+	h.flash(r, true, done)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (h *Handler) agentTokensModel(r *http.Request) (pages.AgentTokens, error) {
