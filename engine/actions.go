@@ -34,8 +34,10 @@ func (e *Engine) scheduleLoop() {
 // that must wait never holds back one that may go. It reports false once
 // the engine is stopping.
 func (e *Engine) schedule() bool {
+	// Reasons are set on the queued run under the lock, and written and
+	// published from a copy after it: Cancel may end the run meanwhile.
 	type reasonUpdate struct {
-		run    *model.Run
+		run    model.Run
 		reason string
 	}
 	var updates []reasonUpdate
@@ -57,7 +59,8 @@ func (e *Engine) schedule() bool {
 			reason := fmt.Sprintf("waiting for a free place: %s allows %d active run(s) at a time (active: %s)",
 				r.Composition, comp.Concurrency, e.activeListLocked(r.Composition))
 			if reason != r.QueueReason {
-				updates = append(updates, reasonUpdate{r, reason})
+				r.QueueReason = reason
+				updates = append(updates, reasonUpdate{*r, reason})
 			}
 			keep = append(keep, r)
 			continue
@@ -72,7 +75,8 @@ func (e *Engine) schedule() bool {
 		exec, reason := e.place(req, "", e.lastGood[r.Composition])
 		if exec == nil {
 			if reason != r.QueueReason {
-				updates = append(updates, reasonUpdate{r, reason})
+				r.QueueReason = reason
+				updates = append(updates, reasonUpdate{*r, reason})
 			}
 			keep = append(keep, r)
 			continue
@@ -93,16 +97,28 @@ func (e *Engine) schedule() bool {
 	e.mu.Unlock()
 
 	for _, u := range updates {
-		u.run.QueueReason = u.reason
-		if err := e.store.SaveState(e.ctx, u.run); err != nil {
+		updated, err := e.store.SetQueueReason(e.ctx, u.run.ID, u.reason)
+		if err != nil {
 			e.log.Error("could not record a queue reason", "run", u.run.ID, "err", err)
 		}
-		e.publishRun(u.run)
+		if !updated {
+			continue // it started or ended meanwhile
+		}
+		e.mu.Lock()
+		if e.queuedLocked(u.run.ID) { // else its end is published already
+			e.publishRun(&u.run)
+		}
+		e.mu.Unlock()
 	}
 	for i, r := range broken {
 		e.endQueued(r, model.RunFailed, brokenErr[i].Error())
 	}
 	return true
+}
+
+// queuedLocked reports whether a run is in the queue. Call with e.mu held.
+func (e *Engine) queuedLocked(id int64) bool {
+	return slices.ContainsFunc(e.queue, func(q *model.Run) bool { return q.ID == id })
 }
 
 func (e *Engine) activeListLocked(composition string) string {

@@ -29,6 +29,7 @@ type Store interface {
 	DeleteComposition(ctx context.Context, name string) error
 	CreateRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun) error
 	SaveState(ctx context.Context, r *model.Run, tasks ...*model.TaskRun) error
+	SetQueueReason(ctx context.Context, runID int64, reason string) (bool, error)
 	FinishRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun, follow []model.NewRun, events []*model.Event) error
 	RecordEvent(ctx context.Context, ev *model.Event, runs []model.NewRun) error
 	LastEvent(ctx context.Context, trigger string) (*model.Event, error)

@@ -433,3 +433,44 @@ func (f *faultyStore) logsFailed() int {
 	defer f.mu.Unlock()
 	return f.logFails
 }
+
+// cancellingStore cancels a queued run at the moment the scheduler is
+// about to record why it waits: the scheduler must not write the run back
+// as queued over its end.
+type cancellingStore struct {
+	*storage.Store
+	eng  func() *engine.Engine
+	once sync.Once
+	id   int64
+}
+
+func (c *cancellingStore) SetQueueReason(ctx context.Context, runID int64, reason string) (bool, error) {
+	if runID == c.id {
+		c.once.Do(func() { c.eng().Cancel(context.Background(), runID, "bob", false) })
+	}
+	return c.Store.SetQueueReason(ctx, runID, reason)
+}
+
+// TestQueueReasonAfterCancel: a queued run cancelled while the scheduler
+// records its queue reason stays cancelled (the scheduler used to write
+// its copy of the run, queued, over the end).
+func TestQueueReasonAfterCancel(t *testing.T) {
+	h := &harness{t: t, store: storage.NewTestStore(t), reg: plugin.NewRegistry(), dir: t.TempDir()}
+	cs := &cancellingStore{Store: h.store, eng: func() *engine.Engine { return h.eng }, id: 2}
+	h.engineStore = cs
+	t.Cleanup(func() { h.reg.Close() })
+	h.start()
+	gate := filepath.Join(t.TempDir(), "go")
+	h.save(fmt.Sprintf("name: one\nconcurrency: 1\ntasks:\n  - id: work\n    env: {GATE: %q}\n    run: while [ ! -f \"$GATE\" ]; do sleep 0.02; done\n", gate))
+	first := h.startRun("one", nil)
+	h.waitRun(first.ID, func(r *model.Run) bool { return r.Status == model.RunRunning })
+	second := h.startRun("one", nil)
+	if r := h.waitDone(second.ID); r.Status != model.RunCancelled {
+		t.Fatalf("second run = %s %q", r.Status, r.Error)
+	}
+	os.WriteFile(gate, nil, 0o644)
+	h.waitDone(first.ID)
+	if r, _ := h.store.GetRun(context.Background(), second.ID); r.Status != model.RunCancelled || r.QueueReason != "" {
+		t.Fatalf("second run after the first ended = %s %q", r.Status, r.QueueReason)
+	}
+}

@@ -120,6 +120,25 @@ func (s *Store) SaveState(ctx context.Context, r *model.Run, tasks ...*model.Tas
 	return nil
 }
 
+// SetQueueReason records why a queued run waits. A run that is no longer
+// queued (it started, or was cancelled meanwhile) is left as it is, and
+// updated is false.
+func (s *Store) SetQueueReason(ctx context.Context, runID int64, reason string) (updated bool, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET queue_reason = ? WHERE id = ? AND status = ?`, reason, runID, model.RunQueued)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		updated = n > 0
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("storage: queue reason of run %d: %w", runID, err)
+	}
+	return updated, nil
+}
+
 const updateRunSQL = `UPDATE runs SET status = ?, error = ?, ending = ?, forced = ?, queue_reason = ?, context = ?, outputs = ?,
 	agent = ?, workspace = ?, started_at = ?, finished_at = ? WHERE id = ?`
 
