@@ -361,7 +361,7 @@ func unknownParamMessage(name string, names []string) string {
 	if len(names) == 0 {
 		return "unknown param; this composition takes no params"
 	}
-	if hint := didYouMean(name, names); hint != "" {
+	if hint := DidYouMean(name, names); hint != "" {
 		return "unknown param" + hint
 	}
 	return "unknown param; the params are " + strings.Join(names, ", ")

@@ -180,7 +180,7 @@ func (d *decoder) fields(n *yamltree.Node, path, where string, known []string) m
 			if where != "" {
 				loc = "in " + where
 			}
-			d.probs.add(e.KeyPos, "unknown key %q %s%s", e.Key, loc, didYouMean(e.Key, known))
+			d.probs.add(e.KeyPos, "unknown key %q %s%s", e.Key, loc, DidYouMean(e.Key, known))
 			continue
 		}
 		d.pos[joinPath(path, e.Key)] = e.Val.Pos
@@ -337,7 +337,7 @@ func (d *decoder) param(p *Param, n *yamltree.Node, path string) {
 			if contains(paramTypes, s) {
 				p.Type = FieldType(s)
 			} else {
-				hint := didYouMean(s, paramTypes)
+				hint := DidYouMean(s, paramTypes)
 				if alias, ok := paramTypeAliases[strings.ToLower(s)]; ok {
 					hint = fmt.Sprintf("; did you mean %q?", alias)
 				}

@@ -95,9 +95,10 @@ func (l *problemList) add(pos Pos, format string, args ...any) {
 	})
 }
 
-// didYouMean returns `; did you mean "x"?` when one of the candidates is close
-// to name, and "" otherwise.
-func didYouMean(name string, candidates []string) string {
+// DidYouMean returns `; did you mean "x"?` when one of the candidates is
+// close enough to name to be a likely typo, and "" otherwise: the one hint
+// of every file format Baton reads (compositions, triggers).
+func DidYouMean(name string, candidates []string) string {
 	if s := suggest(name, candidates); s != "" {
 		return fmt.Sprintf("; did you mean %q?", s)
 	}
@@ -143,6 +144,11 @@ func typoBudget(a, b string) int {
 // each cost one, so "verison" is one edit from "version".
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
+	if len(ra) > 64 || len(rb) > 64 {
+		// Names that long are no typo of a known one; do not spend
+		// time (it grows with the product of the lengths) on them.
+		return max(len(ra), len(rb))
+	}
 	// Three rows are enough: the transposition looks two rows back.
 	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)

@@ -121,7 +121,7 @@ func (v *validator) checkType(i int, t *Task) {
 				names = append(names, s.Name)
 			}
 		}
-		v.probs.add(v.at(path+".type", path+".run", path), "unknown task type %q in %s%s", t.Type, taskLabel(i, t.ID), didYouMean(t.Type, names))
+		v.probs.add(v.at(path+".type", path+".run", path), "unknown task type %q in %s%s", t.Type, taskLabel(i, t.ID), DidYouMean(t.Type, names))
 		return
 	}
 	v.checkFields(i, t, spec)
@@ -146,7 +146,7 @@ func (v *validator) checkFields(i int, t *Task, spec *TypeSpec) {
 				v.probs.add(v.at(path+".run"), "%s is of type %s, which has no run field; run: is for shell tasks", label, t.Type)
 				continue
 			}
-			v.probs.add(v.at(path+".with."+key), "unknown field %q in %s (type %s)%s", key, label, t.Type, didYouMean(key, names))
+			v.probs.add(v.at(path+".with."+key), "unknown field %q in %s (type %s)%s", key, label, t.Type, DidYouMean(key, names))
 			continue
 		}
 		if val == nil || containsExpr(val) {
@@ -217,7 +217,7 @@ func (v *validator) checkNeeds() {
 			case n == t.ID:
 				v.probs.add(pos, "%s needs itself; remove %s from its needs", label, n)
 			case !known:
-				v.probs.add(pos, "%s needs %q, which is not a task of this composition%s", label, n, didYouMean(n, ids))
+				v.probs.add(pos, "%s needs %q, which is not a task of this composition%s", label, n, DidYouMean(n, ids))
 			case seen[n]:
 				v.probs.add(pos, "%s lists %s twice in needs", label, n)
 			}

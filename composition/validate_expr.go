@@ -138,12 +138,12 @@ func (v *validator) refProblem(r exprRef, scope *exprScope) string {
 		if len(names) == 0 {
 			return fmt.Sprintf("params.%s: this composition declares no params; add it under params:", r.name)
 		}
-		return fmt.Sprintf("params.%s: unknown param %q%s", r.name, r.name, didYouMean(r.name, names))
+		return fmt.Sprintf("params.%s: unknown param %q%s", r.name, r.name, DidYouMean(r.name, names))
 	case "run":
 		if contains(runFields, r.name) {
 			return ""
 		}
-		return fmt.Sprintf("run.%s: run has only %s%s", r.name, strings.Join(runFields, ", "), didYouMean(r.name, runFields))
+		return fmt.Sprintf("run.%s: run has only %s%s", r.name, strings.Join(runFields, ", "), DidYouMean(r.name, runFields))
 	case "tasks":
 		return v.taskRefProblem(r, scope)
 	}
@@ -162,11 +162,11 @@ func (v *validator) taskRefProblem(r exprRef, scope *exprScope) string {
 				ids = append(ids, t.ID)
 			}
 		}
-		return fmt.Sprintf("%s: unknown task %q%s", ref, r.name, didYouMean(r.name, ids))
+		return fmt.Sprintf("%s: unknown task %q%s", ref, r.name, DidYouMean(r.name, ids))
 	}
 	if r.field != "" {
 		if !contains(taskFields, r.field) {
-			return fmt.Sprintf("%s.%s: a task has only outputs and status%s", ref, r.field, didYouMean(r.field, taskFields))
+			return fmt.Sprintf("%s.%s: a task has only outputs and status%s", ref, r.field, DidYouMean(r.field, taskFields))
 		}
 		return "" // the bare tasks.X reference is checked on its own
 	}

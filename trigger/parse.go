@@ -198,7 +198,7 @@ func (d *decoder) kind(n *yamltree.Node) (Kind, bool) {
 	for _, x := range kinds() {
 		names = append(names, string(x))
 	}
-	d.probs.add(n.Pos, "kind must be one of %s, not %s%s", kindList(kinds(), "or"), quote(s), didYouMean(s, names))
+	d.probs.add(n.Pos, "kind must be one of %s, not %s%s", kindList(kinds(), "or"), quote(s), composition.DidYouMean(s, names))
 	return k, false
 }
 
@@ -322,7 +322,7 @@ func (d *decoder) fields(n *yamltree.Node, path, where string, known []string) m
 			if where != "" {
 				loc = "in " + where
 			}
-			d.probs.add(e.KeyPos, "unknown key %s %s%s", quote(e.Key), loc, didYouMean(e.Key, known))
+			d.probs.add(e.KeyPos, "unknown key %s %s%s", quote(e.Key), loc, composition.DidYouMean(e.Key, known))
 			continue
 		}
 		d.pos[joinPath(path, e.Key)] = e.Val.Pos

@@ -1,13 +1,15 @@
 package trigger
 
 import (
-	"baton/yamltree"
 	"math"
 	"net/textproto"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"baton/composition"
+	"baton/yamltree"
 )
 
 var (
@@ -133,7 +135,7 @@ func (d *decoder) rateText(n *yamltree.Node) (Rate, bool) {
 	case "h", "hour":
 		per = time.Hour
 	default:
-		hint := didYouMean(m[2], []string{"s", "min", "h"})
+		hint := composition.DidYouMean(m[2], []string{"s", "min", "h"})
 		if strings.EqualFold(m[2], "m") {
 			hint = `; did you mean "min"?`
 		}
@@ -231,7 +233,7 @@ func (d *decoder) auth(n *yamltree.Node) GenericAuth {
 	if modeNode != nil {
 		if s, ok := d.text(modeNode, "mode in auth"); ok && s != "" {
 			if s != AuthHMAC && s != AuthBearer {
-				d.probs.add(modeNode.Pos, "mode in auth must be hmac or bearer, not %s%s", quote(s), didYouMean(s, []string{AuthHMAC, AuthBearer}))
+				d.probs.add(modeNode.Pos, "mode in auth must be hmac or bearer, not %s%s", quote(s), composition.DidYouMean(s, []string{AuthHMAC, AuthBearer}))
 			} else {
 				a.Mode = s
 			}
