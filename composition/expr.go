@@ -196,14 +196,23 @@ func toJSON(v any) (string, error) {
 	return strings.TrimSuffix(buf.String(), "\n"), nil
 }
 
-// FormatValue formats an expression's value for text: strings as they are,
-// whole float64s without exponent ("2", not "2e+00"), other numbers in their
-// shortest form, bools as true/false, nil as empty, lists and maps as compact
-// JSON, times in RFC 3339.
+// FormatValue formats a value for text: the one way Baton prints a value
+// into a template (${{ }}), a plugin field's environment variable, an http
+// field or a log. Strings as they are, numbers in plain decimal without an
+// exponent ("2", not "2e+00"; json.Number as written, but for an exponent), bools as
+// true/false, nil as empty, durations as Go writes them (1m30s), lists and
+// maps as compact JSON (durations inside as text, no HTML escaping), times
+// in RFC 3339.
 func FormatValue(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
+	case json.Number:
+		// As written, unless it has an exponent.
+		if f, err := x.Float64(); err == nil && !math.IsInf(f, 0) && strings.ContainsAny(string(x), "eE") {
+			return formatFloat(f)
+		}
+		return x.String()
 	case string:
 		return x
 	case bool:
@@ -232,11 +241,35 @@ func FormatValue(v any) string {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		return strconv.FormatUint(rv.Uint(), 10)
 	case reflect.Slice, reflect.Array, reflect.Map, reflect.Struct:
-		if s, err := toJSON(v); err == nil {
+		if s, err := toJSON(JSONReady(v)); err == nil {
 			return s
 		}
 	}
 	return fmt.Sprint(v)
+}
+
+// JSONReady returns v ready for encoding/json the way Baton shows values:
+// durations become their text ("1m30s") instead of a count of
+// nanoseconds, inside lists and maps too. Other values are returned as
+// they are.
+func JSONReady(v any) any {
+	switch v := v.(type) {
+	case time.Duration:
+		return v.String()
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = JSONReady(x)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = JSONReady(x)
+		}
+		return out
+	}
+	return v
 }
 
 func formatFloat(f float64) string {

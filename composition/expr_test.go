@@ -1,11 +1,13 @@
 package composition
 
 import (
+	"encoding/json"
 	"os/exec"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func testEnv() map[string]any {
@@ -405,6 +407,11 @@ func TestFormatValue(t *testing.T) {
 		{[]any{1.0, "a", nil}, `[1,"a",null]`},
 		{map[string]any{"b": 1.0, "a": "<&>"}, `{"a":"<&>","b":1}`},
 		{[]int{1, 2}, "[1,2]"},
+		{json.Number("12345678901234567890"), "12345678901234567890"},
+		{json.Number("1e3"), "1000"},
+		{90 * time.Second, "1m30s"},
+		{map[string]any{"wait": 90 * time.Second, "list": []any{time.Minute}}, `{"list":["1m0s"],"wait":"1m30s"}`},
+		{uint32(7), "7"},
 	}
 	for _, tt := range tests {
 		if got := FormatValue(tt.in); got != tt.want {

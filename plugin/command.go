@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"baton/composition"
 )
 
 // CommandRunner runs the tasks of a plugin: the task type's command,
@@ -70,7 +72,7 @@ func (c *CommandRunner) Run(ctx context.Context, job Job, sink Sink) Result {
 		},
 	}
 	for k, v := range job.Fields {
-		in.Fields[k] = jsonValue(v)
+		in.Fields[k] = composition.JSONReady(v)
 	}
 	maps.Copy(in.Context, job.Context)
 	stdin, err := json.Marshal(in)
@@ -79,7 +81,7 @@ func (c *CommandRunner) Run(ctx context.Context, job Job, sink Sink) Result {
 	}
 	env := []string{"BATON_PLUGIN_DIR=" + t.Plugin.Dir}
 	for _, k := range slices.Sorted(maps.Keys(job.Fields)) {
-		env = append(env, FieldEnvName(k)+"="+scalarText(job.Fields[k]))
+		env = append(env, FieldEnvName(k)+"="+composition.FormatValue(job.Fields[k]))
 	}
 	path := commandPath(t.Plugin.Dir, t.Command[0])
 	opts := procOptions{grace: c.Grace, waitDelay: c.WaitDelay, scratch: c.Scratch, env: c.Env}

@@ -3,9 +3,10 @@ package plugin
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
+
+	"baton/composition"
 )
 
 // The engine gives runners fields resolved and coerced to the manifest's
@@ -24,7 +25,7 @@ func fieldString(f map[string]any, name, def string) (string, error) {
 	case string:
 		return v, nil
 	case bool, float64, float32, int, int64, int32, uint, uint64, uint32, json.Number:
-		return scalarText(v), nil
+		return composition.FormatValue(v), nil
 	}
 	return "", fmt.Errorf("field %s: want a string, got %s", name, describe(v))
 }
@@ -118,84 +119,11 @@ func fieldMap(f map[string]any, name string) (map[string]string, error) {
 			case map[string]any, []any:
 				return nil, fmt.Errorf("field %s: %s: want a string value, got %s", name, k, describe(x))
 			}
-			out[k] = scalarText(x)
+			out[k] = composition.FormatValue(x)
 		}
 		return out, nil
 	}
 	return nil, fmt.Errorf("field %s: want a map of names to values, got %s", name, describe(v))
-}
-
-// scalarText renders a field value as the text a process sees: strings as
-// they are, numbers without an exponent, booleans as true or false,
-// durations as Go writes them, lists and maps as JSON, null as "".
-func scalarText(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case bool:
-		return strconv.FormatBool(v)
-	case float64:
-		return formatNumber(v)
-	case float32:
-		return formatNumber(float64(v))
-	case int:
-		return strconv.Itoa(v)
-	case int64:
-		return strconv.FormatInt(v, 10)
-	case int32:
-		return strconv.FormatInt(int64(v), 10)
-	case uint:
-		return strconv.FormatUint(uint64(v), 10)
-	case uint64:
-		return strconv.FormatUint(v, 10)
-	case uint32:
-		return strconv.FormatUint(uint64(v), 10)
-	case json.Number:
-		if f, err := v.Float64(); err == nil && !math.IsInf(f, 0) {
-			if _, err := v.Int64(); err == nil {
-				return v.String()
-			}
-			return formatNumber(f)
-		}
-		return v.String()
-	case time.Duration:
-		return v.String()
-	}
-	data, err := json.Marshal(jsonValue(v))
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(data)
-}
-
-// formatNumber writes f in plain decimal notation, never with an exponent.
-func formatNumber(f float64) string {
-	return strconv.FormatFloat(f, 'f', -1, 64)
-}
-
-// jsonValue returns v ready for encoding/json: durations become their text
-// (e.g. "1m30s") instead of a count of nanoseconds, inside lists and maps
-// too.
-func jsonValue(v any) any {
-	switch v := v.(type) {
-	case time.Duration:
-		return v.String()
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = jsonValue(x)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			out[k] = jsonValue(x)
-		}
-		return out
-	}
-	return v
 }
 
 // describe names v's kind and value for an error message.
@@ -208,7 +136,7 @@ func describe(v any) string {
 	case bool:
 		return fmt.Sprintf("the boolean %t", v)
 	case float64, float32, int, int64, int32, uint, uint64, uint32, json.Number:
-		return "the number " + scalarText(v)
+		return "the number " + composition.FormatValue(v)
 	case []any, []string:
 		return "a list"
 	case map[string]any, map[string]string:

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"baton/composition"
 )
 
 // MaxBodyOutput caps the body output of an http task: a longer or binary
@@ -235,7 +237,7 @@ func parseHTTPFields(f map[string]any) (httpRequest, error) {
 
 // parseStatusMatch reads one expect_status entry: 201, "201" or "2xx".
 func parseStatusMatch(v any) (statusMatch, error) {
-	s := strings.TrimSpace(scalarText(v))
+	s := strings.TrimSpace(composition.FormatValue(v))
 	if len(s) == 3 && s[0] >= '1' && s[0] <= '5' && strings.EqualFold(s[1:], "xx") {
 		return statusMatch{code: int(s[0] - '0'), class: true, text: strings.ToLower(s)}, nil
 	}
