@@ -12,20 +12,15 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"baton/auth"
-	"baton/composition"
 	"baton/engine"
 	"baton/handlers"
-	"baton/model"
 	"baton/plugin"
 	"baton/storage"
-	"baton/trigger"
 )
 
 // serveConfig is everything `baton serve` is started with.
@@ -181,21 +176,14 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger) error {
 	eng := engine.New(engine.Config{Store: store, Catalog: reg, Logger: log, Local: local, Version: version,
 		Hub: engine.HubConfig{AgentTimeout: cfg.agentTimeout, AgentGrace: cfg.agentGrace, AgentExpire: cfg.agentExpire}})
 	if cfg.compositions != "" {
-		loadCompositionDir(ctx, eng, store, cfg.compositions, log)
+		eng.LoadCompositionDir(ctx, cfg.compositions)
 	}
 	triggersDir := cfg.triggers
 	if triggersDir == "" && cfg.compositions != "" {
 		triggersDir = filepath.Join(cfg.compositions, "triggers")
 	}
-	if err := loadTriggerDir(ctx, store, triggersDir, log); err != nil {
+	if err := eng.LoadTriggerDir(ctx, triggersDir); err != nil {
 		return err
-	}
-	sources, err := store.ListTriggers(ctx)
-	if err != nil {
-		return err
-	}
-	for _, p := range eng.LoadTriggers(sources) {
-		log.Error("trigger not active: fix it and restart, or PUT it through the API", "trigger", p.Name, "problems", p.Err.Error())
 	}
 	if err := eng.Start(ctx); err != nil {
 		return err
@@ -266,82 +254,6 @@ func openChecked(ctx context.Context, cfg serveConfig, log *slog.Logger) (*stora
 	return store, nil
 }
 
-// fileAuthor is the author of versions loaded from --compositions files.
-const fileAuthor = "file"
-
-// loadCompositionDir stores the compositions of a directory. A file is
-// loaded when it differs from what was last loaded from a file: a
-// composition changed since in the editor or through the API keeps that
-// change across restarts until its file changes again, and one deleted
-// since stays deleted. Invalid files are reported and skipped, never
-// half-loaded.
-func loadCompositionDir(ctx context.Context, eng *engine.Engine, store *storage.Store, dir string, log *slog.Logger) {
-	var files []string
-	for _, pat := range []string{"*.yaml", "*.yml"} {
-		m, _ := filepath.Glob(filepath.Join(dir, pat))
-		files = append(files, m...)
-	}
-	sort.Strings(files)
-	if len(files) == 0 {
-		log.Warn("no compositions found", "dir", dir)
-	}
-	seen := map[string]string{}
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			log.Error("composition not loaded", "file", f, "err", err)
-			continue
-		}
-		c, err := composition.Load(f, src, eng.Catalog())
-		if err != nil {
-			log.Error("composition not loaded: fix the file and restart, or PUT it through the API", "file", f, "problems", err.Error())
-			continue
-		}
-		if other, dup := seen[c.Name]; dup {
-			log.Error("composition not loaded: another file has the same name", "file", f, "name", c.Name, "other", other)
-			continue
-		}
-		seen[c.Name] = f
-		versions, err := store.ListCompositionVersions(ctx, c.Name)
-		if err != nil && !errors.Is(err, model.ErrNotFound) {
-			log.Error("composition not loaded", "file", f, "err", err)
-			continue
-		}
-		i := slices.IndexFunc(versions, func(v model.CompositionVersion) bool { return v.Author == fileAuthor })
-		unchanged := i >= 0 && versions[i].Source == string(src)
-		deleted := false
-		if len(versions) > 0 {
-			if _, err := store.GetComposition(ctx, c.Name); errors.Is(err, model.ErrNotFound) {
-				deleted = true
-			}
-		}
-		switch {
-		case deleted && unchanged:
-			log.Info("composition deleted since its file was loaded; the file is unchanged, so it stays deleted (change the file, or PUT it, to bring it back)",
-				"name", c.Name, "file", f)
-			continue
-		case deleted:
-			log.Info("composition file changed since the composition was deleted: loading it again", "name", c.Name, "file", f)
-		case unchanged && i > 0:
-			cur := versions[0]
-			log.Info("composition file unchanged; keeping the newer version saved since", "name", c.Name, "file", f,
-				"version", cur.Version, "saved_by", cur.Author)
-			continue
-		case i != 0 && len(versions) > 0 && versions[0].Source != string(src):
-			log.Warn("composition file changed: it replaces the version saved since, which stays in the history", "name", c.Name, "file", f,
-				"replaced_version", versions[0].Version, "saved_by", versions[0].Author)
-		}
-		v, created, err := eng.SaveComposition(ctx, c.Name, src, fileAuthor, "loaded from "+f)
-		if err != nil {
-			log.Error("composition not loaded", "file", f, "err", err)
-			continue
-		}
-		if created {
-			log.Info("composition loaded", "name", v.Name, "version", v.Version, "file", f)
-		}
-	}
-}
-
 // ensureAdmin creates the user admin on a first start, with the password
 // from BATON_ADMIN_PASSWORD or a random one printed once in the log.
 func ensureAdmin(ctx context.Context, store *storage.Store, log *slog.Logger) error {
@@ -382,28 +294,6 @@ func cleanSessions(ctx context.Context, store *storage.Store, log *slog.Logger) 
 			}
 		}
 	}
-}
-
-// loadTriggerDir stores every valid trigger file of dir. Invalid files are
-// reported and skipped; a stored trigger they would replace stays.
-func loadTriggerDir(ctx context.Context, store *storage.Store, dir string, log *slog.Logger) error {
-	if dir == "" {
-		return nil
-	}
-	ts, err := trigger.ParseDir(dir, os.LookupEnv)
-	if err != nil {
-		log.Error("some triggers were not loaded: fix them and restart", "dir", dir, "problems", err.Error())
-	}
-	for _, t := range ts {
-		created, err := store.SaveTrigger(ctx, t.Name, string(t.Source), "file")
-		if err != nil {
-			return err
-		}
-		if created {
-			log.Info("trigger loaded", "trigger", t.Name, "kind", t.Kind, "file", t.File)
-		}
-	}
-	return nil
 }
 
 // warnOpenPools warns when agent tokens without a pool limit may claim a

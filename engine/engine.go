@@ -26,12 +26,16 @@ type Store interface {
 	SaveComposition(ctx context.Context, name, source, author, message string) (model.CompositionVersion, bool, error)
 	SaveCompositionIf(ctx context.Context, name, source, author, message string, base int) (model.CompositionVersion, bool, error)
 	ListCompositions(ctx context.Context) ([]model.CompositionVersion, error)
+	ListCompositionVersions(ctx context.Context, name string) ([]model.CompositionVersion, error)
 	DeleteComposition(ctx context.Context, name string) error
 	CreateRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun) error
 	SaveState(ctx context.Context, r *model.Run, tasks ...*model.TaskRun) error
 	SetQueueReason(ctx context.Context, runID int64, reason string) (bool, error)
 	FinishRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun, follow []model.NewRun, events []*model.Event) error
 	RecordEvent(ctx context.Context, ev *model.Event, runs []model.NewRun) error
+	SaveTrigger(ctx context.Context, name, source, by string) (bool, error)
+	ListTriggers(ctx context.Context) ([]model.TriggerSource, error)
+	DeleteTrigger(ctx context.Context, name string) error
 	LastEvent(ctx context.Context, trigger string) (*model.Event, error)
 	GetEvent(ctx context.Context, id int64) (*model.Event, error)
 	GetRun(ctx context.Context, id int64) (*model.Run, error)

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"baton/composition"
 	"baton/engine"
 	"baton/model"
 	"baton/storage"
@@ -170,15 +168,6 @@ type triggerJSON struct {
 	ReplayWindow string `json:"replay_window,omitempty"`
 }
 
-// lookupEnv reads the server's environment for secret_env.
-var lookupEnv = os.LookupEnv
-
-// problemAt is a problem at a key of a trigger file.
-func problemAt(t *trigger.Trigger, key, msg string) composition.Problem {
-	pos := t.Pos[key]
-	return composition.Problem{File: t.File, Line: pos.Line, Col: pos.Col, Message: msg}
-}
-
 type ruleJSON struct {
 	Name        string         `json:"name,omitempty"`
 	When        string         `json:"when,omitempty"`
@@ -286,24 +275,8 @@ func (h *Handler) apiTriggerPut(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	t, probs := trigger.Parse(name+".yaml", src, lookupEnv)
-	if len(probs) == 0 && t.Name != name {
-		probs = append(probs, problemAt(t, "name", fmt.Sprintf("name %q does not match %q in the URL; change one of them", t.Name, name)))
-	}
-	if len(probs) > 0 {
-		h.fail(w, r, &engine.InvalidError{What: "trigger is not valid", Err: probs})
-		return
-	}
-	if err := engine.CheckTrigger(t); err != nil {
-		h.fail(w, r, &engine.InvalidError{What: "trigger is not valid", Err: err})
-		return
-	}
-	created, err := h.store.SaveTrigger(r.Context(), name, string(src), who(r))
+	created, err := h.engine.SaveTrigger(r.Context(), name, src, who(r))
 	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := h.reloadTriggers(r); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -316,29 +289,9 @@ func (h *Handler) apiTriggerPut(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) apiTriggerDelete(w http.ResponseWriter, r *http.Request) {
-	if t, ok := h.engine.Trigger(r.PathValue("name")); ok && t.Owner != "" {
-		h.fail(w, r, &engine.StateError{Msg: fmt.Sprintf("trigger %s is a schedule of composition %s; remove it from that composition's schedules: (the editor's Settings tab)", t.Name, t.Owner)})
-		return
-	}
-	if err := h.store.DeleteTrigger(r.Context(), r.PathValue("name")); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := h.reloadTriggers(r); err != nil {
+	if err := h.engine.DeleteTrigger(r.Context(), r.PathValue("name")); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// reloadTriggers makes the stored triggers the active set.
-func (h *Handler) reloadTriggers(r *http.Request) error {
-	sources, err := h.store.ListTriggers(r.Context())
-	if err != nil {
-		return err
-	}
-	for _, p := range h.engine.LoadTriggers(sources) {
-		h.log.Warn("trigger not active", "trigger", p.Name, "err", p.Err)
-	}
-	return nil
 }
