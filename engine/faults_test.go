@@ -474,3 +474,38 @@ func TestQueueReasonAfterCancel(t *testing.T) {
 		t.Fatalf("second run after the first ended = %s %q", r.Status, r.QueueReason)
 	}
 }
+
+// TestRetriesBoundary: retries: N gives a task N+1 attempts, no more and
+// no fewer: one that succeeds on its last allowed attempt succeeds, one
+// that needs one more fails after exactly N+1.
+func TestRetriesBoundary(t *testing.T) {
+	h := newHarness(t, `
+name: edge
+params:
+  need: {type: number}
+workspace: {clean: true}
+tasks:
+  - id: flaky
+    retries: 2
+    retry_delay: 1ms
+    env: {NEED: "${{ params.need }}"}
+    run: |
+      n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count
+      test $n -ge "$NEED"
+`)
+	tests := []struct {
+		need     int
+		status   model.RunStatus
+		attempts int
+	}{
+		{3, model.RunSucceeded, 3}, // the last allowed attempt
+		{4, model.RunFailed, 3},    // one too many
+		{1, model.RunSucceeded, 1},
+	}
+	for _, tt := range tests {
+		r := h.waitDone(h.startRun("edge", map[string]any{"need": tt.need}).ID)
+		if a := h.tasks(r.ID)["flaky"].Attempt; r.Status != tt.status || a != tt.attempts {
+			t.Errorf("needing %d attempts: run %s after %d attempts, want %s after %d", tt.need, r.Status, a, tt.status, tt.attempts)
+		}
+	}
+}
