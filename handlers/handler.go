@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -56,13 +55,16 @@ type Handler struct {
 	untrustedProxy sync.Once
 }
 
-// access says who may use a route.
+// access says who may use a route, and whether the session middleware
+// wraps it.
 type access int
 
 const (
-	public   access = iota // anyone: health, login, static files
-	loggedIn               // a session or an API token
-	agent                  // an agent token
+	public     access = iota // anyone, with the session loaded: the login pages
+	open                     // anyone, no session: health, static files, webhooks (which verify their own signatures)
+	loggedIn                 // a session or an API token
+	userSocket               // a session or an API token, on a websocket: scs's middleware hides the connection it needs, so the session is loaded without it
+	agent                    // an agent token, no session
 )
 
 // route is one entry of the route table.
@@ -126,21 +128,18 @@ func newHandler(cfg Config) *Handler {
 	return h
 }
 
-// wrap applies a route's access rule. Websocket routes load the session
-// themselves: scs's middleware hides the connection a websocket needs.
+// wrap applies a route's access rule.
 func (h *Handler) wrap(rt route) http.Handler {
-	bare := strings.Contains(rt.pattern, "/live") || strings.Contains(rt.pattern, "/ws/") ||
-		strings.HasPrefix(rt.pattern, "GET /static/") || rt.pattern == "GET /healthz" || rt.pattern == "GET /readyz" || rt.access == agent ||
-		strings.HasPrefix(rt.pattern, "POST /hooks/")
 	next := http.Handler(rt.handler)
 	switch rt.access {
-	case loggedIn:
-		next = h.requireUser(next, !bare)
-	case agent:
-		next = h.requireAgent(next)
-	}
-	if bare {
+	case open:
 		return next
+	case loggedIn:
+		return h.sessions.LoadAndSave(h.requireUser(next, true))
+	case userSocket:
+		return h.requireUser(next, false)
+	case agent:
+		return h.requireAgent(next)
 	}
 	return h.sessions.LoadAndSave(next)
 }
@@ -148,10 +147,10 @@ func (h *Handler) wrap(rt route) http.Handler {
 // routes is the route table: every URL Baton answers.
 func (h *Handler) routes() []route {
 	return []route{
-		{"GET /healthz", public, h.healthz},
-		{"GET /readyz", public, h.readyz},
-		{"POST /hooks/{trigger}", public, h.hook}, // webhooks verify their own signatures
-		{"GET /static/{hash}/{file...}", public, static.Handler().ServeHTTP},
+		{"GET /healthz", open, h.healthz},
+		{"GET /readyz", open, h.readyz},
+		{"POST /hooks/{trigger}", open, h.hook}, // webhooks verify their own signatures
+		{"GET /static/{hash}/{file...}", open, static.Handler().ServeHTTP},
 
 		// Web UI
 		{"GET /login", public, h.loginForm},
@@ -171,7 +170,7 @@ func (h *Handler) routes() []route {
 		{"POST /compositions/{name}/versions/{version}/restore", loggedIn, h.compositionRestore},
 		{"GET /runs", loggedIn, h.runs},
 		{"GET /runs/{id}", loggedIn, h.run},
-		{"GET /runs/{id}/live", loggedIn, h.runLive},
+		{"GET /runs/{id}/live", userSocket, h.runLive},
 		{"POST /runs/{id}/cancel", loggedIn, h.runCancel},
 		{"POST /runs/{id}/rerun", loggedIn, h.runRerun},
 		{"POST /runs/{id}/tasks/{task}/approve", loggedIn, h.taskApprove},
@@ -196,7 +195,7 @@ func (h *Handler) routes() []route {
 		{"POST /settings/users", loggedIn, h.userAdd},
 		{"POST /settings/users/{name}/remove", loggedIn, h.userRemove},
 		{"POST /settings/password", loggedIn, h.passwordChange},
-		{"GET /ws/events", loggedIn, h.wsEvents},
+		{"GET /ws/events", userSocket, h.wsEvents},
 		{"/", public, h.notFound},
 
 		// REST API
