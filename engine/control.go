@@ -156,6 +156,7 @@ func (r *runner) childEnded(ev evChild) {
 	for k, v := range ev.child.Outputs {
 		outputs[k] = v
 	}
+	r.log(t.TaskID, "run %d of %s ended %s", ev.child.ID, ev.child.Composition, childTook(ev.child))
 	switch ev.child.Status {
 	case model.RunSucceeded:
 		r.endTask(t, model.TaskSucceeded, outputs, "")
@@ -168,6 +169,15 @@ func (r *runner) childEnded(ev evChild) {
 	default:
 		r.failOrRetryChild(t, outputs, fmt.Sprintf("run %d of %s failed: %s", ev.child.ID, ev.child.Composition, ev.child.Error))
 	}
+}
+
+// childTook says how a child run ended, for the parent's log: "succeeded
+// in 2.1s", or "cancelled before it started".
+func childTook(c *model.Run) string {
+	if c.StartedAt.IsZero() {
+		return fmt.Sprintf("%s before it started", c.Status)
+	}
+	return fmt.Sprintf("%s in %s", c.Status, c.FinishedAt.Sub(c.StartedAt).Round(time.Millisecond))
 }
 
 func (r *runner) failOrRetryChild(t *model.TaskRun, outputs map[string]any, msg string) {
