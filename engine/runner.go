@@ -314,12 +314,24 @@ func (r *runner) startWork(t *model.TaskRun, task *composition.Task) {
 		r.hold(t.TaskID, 2*time.Second)
 		return
 	}
-	fields, secrets, err := resolveFields(r.e.cat, task, env)
+	// The fields see the executor the task runs on, now that it is known.
+	exec := r.exec
+	if own := r.taskExec[t.TaskID]; own != nil {
+		exec = own.exec
+	}
+	fieldEnv := sync.OnceValue(func() map[string]any { return composition.WithAgent(env(), r.e.agentInfo(exec)) })
+	fields, secrets, err := resolveFields(r.e.cat, task, fieldEnv)
 	if err == nil {
 		var taskEnv map[string]string
-		if taskEnv, err = resolveEnv(task.Env, env); err == nil {
+		if taskEnv, err = resolveEnv(task.Env, fieldEnv); err == nil {
 			r.dispatch(t, task, fields, taskEnv, secrets)
 			return
+		}
+	}
+	if own := r.taskExec[t.TaskID]; own != nil { // placed but never dispatched: its slot goes back
+		delete(r.taskExec, t.TaskID)
+		if own.reserved {
+			own.exec.Release()
 		}
 	}
 	r.endTask(t, model.TaskFailed, nil, err.Error())
