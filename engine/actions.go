@@ -69,7 +69,18 @@ func (e *Engine) schedule() bool {
 			broken, brokenErr = append(broken, r), append(brokenErr, err)
 			continue
 		}
-		exec, reason := e.place(req, "", e.lastGood[r.Composition])
+		// A retry prefers the executor of the run it retries, where
+		// its kept tasks left their files.
+		warm, hint := e.lastGood[r.Composition], e.retryHintOf(r)
+		if hint.agent != "" {
+			warm = hint.agent
+		}
+		tasks, err := e.initialTasks(r, comp)
+		if err != nil {
+			broken, brokenErr = append(broken, r), append(brokenErr, err)
+			continue
+		}
+		exec, reason := e.place(req, "", warm)
 		if exec == nil {
 			if reason != r.QueueReason {
 				updates = append(updates, reasonUpdate{r, reason})
@@ -78,12 +89,9 @@ func (e *Engine) schedule() bool {
 			continue
 		}
 		e.active[r.Composition]++
-		tasks := make([]*model.TaskRun, len(comp.Tasks))
-		for i, t := range comp.Tasks {
-			tasks[i] = &model.TaskRun{RunID: r.ID, TaskID: t.ID, Status: model.TaskPending}
-		}
+		delete(e.hints, r.ID)
 		rn := newRunner(e, r, comp, tasks, true)
-		rn.exec, rn.reserved = exec, true
+		rn.exec, rn.reserved, rn.hint = exec, true, hint
 		e.runners[r.ID] = rn
 		e.wg.Add(1)
 		go rn.loop()
@@ -103,6 +111,23 @@ func (e *Engine) schedule() bool {
 		e.endQueued(r, model.RunFailed, brokenErr[i].Error())
 	}
 	return true
+}
+
+// initialTasks returns the tasks of a queued run as it starts: all
+// pending, or for a retry as stored, with the tasks it kept succeeded.
+func (e *Engine) initialTasks(r *model.Run, comp *composition.Composition) ([]*model.TaskRun, error) {
+	if r.RetryOf != 0 {
+		tasks, err := e.store.GetTasks(e.ctx, r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("read the tasks of retry %d: %w", r.ID, err)
+		}
+		return tasks, nil
+	}
+	tasks := make([]*model.TaskRun, len(comp.Tasks))
+	for i, t := range comp.Tasks {
+		tasks[i] = &model.TaskRun{RunID: r.ID, TaskID: t.ID, Status: model.TaskPending}
+	}
+	return tasks, nil
 }
 
 func (e *Engine) activeListLocked(composition string) string {
@@ -199,6 +224,7 @@ func (e *Engine) endQueued(r *model.Run, status model.RunStatus, msg string) {
 	close(e.ended)
 	e.ended = make(chan struct{})
 	parent := e.runners[r.ParentRunID]
+	delete(e.hints, r.ID)
 	e.mu.Unlock()
 	if parent != nil && r.ParentTask != "" {
 		c := *r

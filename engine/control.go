@@ -112,8 +112,14 @@ func (r *runner) startChild(t *model.TaskRun, fields map[string]any) {
 		r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("not started: %v", err))
 		return
 	}
-	nr, err := r.e.prepare(r.ctx, RunRequest{Composition: name, Params: params,
-		Trigger: fmt.Sprintf("task %s of run %d", t.TaskID, r.run.ID), ParentRunID: r.run.ID, ParentTask: t.TaskID})
+	// In a retry, the first attempt retries the child the old run's
+	// attempt started, when that one failed and is called the same way.
+	nr, retried, isRetry := r.retryChild(t, name, params)
+	var err error
+	if !isRetry {
+		nr, err = r.e.prepare(r.ctx, RunRequest{Composition: name, Params: params,
+			Trigger: fmt.Sprintf("task %s of run %d", t.TaskID, r.run.ID), ParentRunID: r.run.ID, ParentTask: t.TaskID})
+	}
 	if err == nil {
 		err = r.e.store.CreateRun(r.ctx, nr.Run, nr.Tasks)
 	}
@@ -122,7 +128,11 @@ func (r *runner) startChild(t *model.TaskRun, fields map[string]any) {
 		return
 	}
 	t.ChildRunID = nr.Run.ID
-	r.log(t.TaskID, "started run %d of %s", nr.Run.ID, name)
+	if isRetry {
+		r.log(t.TaskID, "started run %d of %s, retrying run %d (it %s)", nr.Run.ID, name, retried.ID, retried.Status)
+	} else {
+		r.log(t.TaskID, "started run %d of %s", nr.Run.ID, name)
+	}
 	r.e.enqueue(nr.Run)
 	if !wait {
 		r.endTask(t, model.TaskSucceeded, map[string]any{"run_id": nr.Run.ID}, "")
