@@ -75,17 +75,18 @@ func (e *Engine) schedule() bool {
 		if hint.agent != "" {
 			warm = hint.agent
 		}
-		tasks, err := e.initialTasks(r, comp)
-		if err != nil {
-			broken, brokenErr = append(broken, r), append(brokenErr, err)
-			continue
-		}
 		exec, reason := e.place(req, "", warm)
 		if exec == nil {
 			if reason != r.QueueReason {
 				updates = append(updates, reasonUpdate{r, reason})
 			}
 			keep = append(keep, r)
+			continue
+		}
+		tasks, err := e.initialTasks(r, comp)
+		if err != nil {
+			exec.Release()
+			broken, brokenErr = append(broken, r), append(brokenErr, err)
 			continue
 		}
 		e.active[r.Composition]++
