@@ -82,14 +82,14 @@ type Run struct {
 	// RetryOf is the run this one retries: it runs the same composition
 	// version with the same params, and started with the tasks of that run
 	// it kept (KeptFrom) already succeeded.
-	RetryOf int64
-	Context     map[string]string // the run's shared context; starts with workdir
-	Outputs     map[string]any    // set when the run ends
-	Agent       string            // executor that holds the run's workspace
-	Workspace   string            // the workspace directory on that executor
-	CreatedAt   time.Time
-	StartedAt   time.Time // zero while queued
-	FinishedAt  time.Time // zero until done
+	RetryOf    int64
+	Context    map[string]string // the run's shared context; starts with workdir
+	Outputs    map[string]any    // set when the run ends
+	Agent      string            // executor that holds the run's workspace
+	Workspace  string            // the workspace directory on that executor
+	CreatedAt  time.Time
+	StartedAt  time.Time // zero while queued
+	FinishedAt time.Time // zero until done
 }
 
 // Duration is how long the run has taken so far, or took.
