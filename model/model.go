@@ -79,17 +79,18 @@ type Run struct {
 	Trigger     string // who or what started it: "api", "cli", "on_failure of run 12", ...
 	ParentRunID int64  // set when a composition task of another run started this one
 	ParentTask  string
+	Context     map[string]string // the run's shared context; starts with workdir
+	Outputs     map[string]any    // set when the run ends
+	Agent       string            // executor that holds the run's workspace
+	Workspace   string            // the workspace directory on that executor
+	CreatedAt   time.Time
+	StartedAt   time.Time // zero while queued
+	FinishedAt  time.Time // zero until done
+
 	// RetryOf is the run this one retries: it runs the same composition
 	// version with the same params, and started with the tasks of that run
 	// it kept (KeptFrom) already succeeded.
-	RetryOf    int64
-	Context    map[string]string // the run's shared context; starts with workdir
-	Outputs    map[string]any    // set when the run ends
-	Agent      string            // executor that holds the run's workspace
-	Workspace  string            // the workspace directory on that executor
-	CreatedAt  time.Time
-	StartedAt  time.Time // zero while queued
-	FinishedAt time.Time // zero until done
+	RetryOf int64
 }
 
 // Duration is how long the run has taken so far, or took.
