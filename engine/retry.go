@@ -89,11 +89,12 @@ func (e *Engine) Retry(ctx context.Context, req RetryRequest) (*model.Run, error
 	if err != nil {
 		return nil, err
 	}
+	from := slices.Compact(slices.Sorted(slices.Values(req.From)))
 	trigger := fmt.Sprintf("%s, retrying run %d", req.By, old.ID)
-	if len(req.From) > 0 {
-		trigger += " from " + strings.Join(req.From, ", ")
+	if len(from) > 0 {
+		trigger += " from " + strings.Join(from, ", ")
 	}
-	nr, err := e.planRetry(ctx, old, tasks, retryPlan{from: req.From, latest: req.Latest, trigger: trigger})
+	nr, err := e.planRetry(ctx, old, tasks, retryPlan{from: from, latest: req.Latest, trigger: trigger})
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +281,7 @@ func (r *runner) retryChild(t *model.TaskRun, name string, params map[string]any
 		return model.NewRun{}, nil, false
 	}
 	old, err = r.e.store.GetRun(ctx, oldTasks[i].ChildRunID)
-	if err != nil || old.Composition != name || (old.Status != model.RunFailed && old.Status != model.RunCancelled) {
+	if err != nil || old.Composition != name || (old.Status != model.RunFailed && old.Status != model.RunCancelled) || r.e.activeRetryOf(old.ID) != 0 {
 		return model.NewRun{}, nil, false
 	}
 	comp, err := r.e.CompositionVersion(ctx, old.Composition, old.Version)
