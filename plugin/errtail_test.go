@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestExitErrorCarriesStderr: a process that fails says, besides its exit
@@ -39,4 +40,20 @@ func TestExitErrorCarriesStderr(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkShellStderrLines measures lines per second on stderr, where
+// each line also passes the watch that keeps the last one for the error.
+func BenchmarkShellStderrLines(b *testing.B) {
+	r := NewRegistry()
+	job := Job{Type: "shell", Fields: map[string]any{"run": "seq 1000000 >&2"}, Workdir: b.TempDir()}
+	var lines int
+	sink := func(Stream, time.Time, string) { lines++ }
+	start := time.Now()
+	for b.Loop() {
+		if res := r.Run(context.Background(), job, sink); res.Err != nil {
+			b.Fatal(res.Err)
+		}
+	}
+	b.ReportMetric(float64(lines)/time.Since(start).Seconds(), "lines/s")
 }
