@@ -114,23 +114,6 @@ func (e *Engine) schedule() bool {
 	return true
 }
 
-// initialTasks returns the tasks of a queued run as it starts: all
-// pending, or for a retry as stored, with the tasks it kept succeeded.
-func (e *Engine) initialTasks(r *model.Run, comp *composition.Composition) ([]*model.TaskRun, error) {
-	if r.RetryOf != 0 {
-		tasks, err := e.store.GetTasks(e.ctx, r.ID)
-		if err != nil {
-			return nil, fmt.Errorf("read the tasks of retry %d: %w", r.ID, err)
-		}
-		return tasks, nil
-	}
-	tasks := make([]*model.TaskRun, len(comp.Tasks))
-	for i, t := range comp.Tasks {
-		tasks[i] = &model.TaskRun{RunID: r.ID, TaskID: t.ID, Status: model.TaskPending}
-	}
-	return tasks, nil
-}
-
 func (e *Engine) activeListLocked(composition string) string {
 	var ids []string
 	for id, rn := range e.runners {

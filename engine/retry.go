@@ -314,6 +314,23 @@ func sameJSON(a, b any) bool {
 	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
+// initialTasks returns the tasks of a queued run as it starts: all
+// pending, or for a retry as stored, with the tasks it kept succeeded.
+func (e *Engine) initialTasks(r *model.Run, comp *composition.Composition) ([]*model.TaskRun, error) {
+	if r.RetryOf != 0 {
+		tasks, err := e.store.GetTasks(e.ctx, r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("read the tasks of retry %d: %w", r.ID, err)
+		}
+		return tasks, nil
+	}
+	tasks := make([]*model.TaskRun, len(comp.Tasks))
+	for i, t := range comp.Tasks {
+		tasks[i] = &model.TaskRun{RunID: r.ID, TaskID: t.ID, Status: model.TaskPending}
+	}
+	return tasks, nil
+}
+
 // retryHintOf returns where a queued retry would like to run, reading the
 // run it retries once.
 func (e *Engine) retryHintOf(r *model.Run) retryHint {
