@@ -204,7 +204,10 @@ func rerunSet(comp, oldComp *composition.Composition, oldTasks []*model.TaskRun,
 			for i, t := range comp.Tasks {
 				ids[i] = t.ID
 			}
-			return nil, fmt.Errorf("from: %q is not a task of %s; its tasks are %s", id, comp.Name, strings.Join(ids, ", "))
+			if len(id) > 80 {
+				id = id[:80] + "…"
+			}
+			return nil, fmt.Errorf("from: %q is not a task of %s; its tasks are %s", id, comp.Name, listWords(ids))
 		}
 		again[id] = true
 	}
