@@ -28,6 +28,7 @@ func commands() []command {
 		{"serve", "baton serve [--addr ADDR] [--data DIR] [--compositions DIR] [--triggers DIR] [--plugins DIR]...", "start the server: web UI, REST API and the engine", cmdServe},
 		{"run", "baton run FILE [--param k=v]... [--yes] [--db PATH] [--plugins DIR]... [--slots N] [--workdir DIR]", "run one composition file in this process and print its log", cmdRun},
 		{"validate", "baton validate [--plugins DIR]... FILE...", "check composition files and print every problem", cmdValidate},
+		{"retry", "baton retry RUN [--from TASK]... [--latest] [--wait] [--server URL] [--token-file FILE]", "retry a failed or cancelled run on a server, keeping the tasks that succeeded", cmdRetry},
 		{"agent", "baton agent --server URL --token TOKEN [--name NAME] [--pool P]... [--label k=v]... [--facts-dir DIR] [--slots N] [--workdir DIR] [--grace D] [--token-file FILE] [--log-level L]", "run an agent: take work from a Baton server", cmdAgent},
 		{"agent-token", "baton agent-token create|list|revoke [ID] [--data DIR] [--name LABEL]", "manage the tokens agents connect with", cmdAgentToken},
 		{"user", "baton user add|passwd|list|remove [NAME] [--data DIR] [--password-stdin]", "manage the users who log in to the web UI", cmdUser},

@@ -21,6 +21,36 @@ type RunInfo struct {
 	Error       string
 }
 
+// AgentInfo is what expressions see of the executor a work task runs on:
+// agent.name ("local" for the server itself), agent.facts, agent.labels
+// (the reported ones with an operator's on top) and agent.pools.
+type AgentInfo struct {
+	Name   string
+	Facts  map[string]any
+	Labels map[string]string
+	Pools  []string
+}
+
+// WithAgent returns a copy of env (from NewEnv) in which agent is known too.
+// Only the fields of a work task see it: the executor is chosen just before
+// the task starts, after its if and requires have been evaluated.
+func WithAgent(env map[string]any, a AgentInfo) map[string]any {
+	out := make(map[string]any, len(env)+1)
+	maps.Copy(out, env)
+	facts := make(map[string]any, len(a.Facts))
+	maps.Copy(facts, a.Facts)
+	labels := make(map[string]any, len(a.Labels))
+	for k, v := range a.Labels {
+		labels[k] = v
+	}
+	pools := make([]any, len(a.Pools))
+	for i, p := range a.Pools {
+		pools[i] = p
+	}
+	out["agent"] = map[string]any{"name": a.Name, "facts": facts, "labels": labels, "pools": pools}
+	return out
+}
+
 // NewEnv builds the environment expressions are evaluated in (see Resolve).
 //
 // Context keys are flat dotted strings ("cloud.instances"); the environment

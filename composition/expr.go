@@ -22,6 +22,13 @@ import (
 // The roots a template in a composition may use.
 var templateRoots = []string{"context", "params", "run", "tasks"}
 
+// agentRoots are the roots of a template in a work task's own fields,
+// which also see the executor the task runs on.
+var agentRoots = []string{"agent", "context", "params", "run", "tasks"}
+
+// agentFields are the members of the agent root.
+var agentFields = []string{"name", "facts", "labels", "pools"}
+
 // runFields are the members of the run root.
 var runFields = []string{"id", "composition", "status", "error"}
 

@@ -29,8 +29,9 @@ func Load(file string, src []byte, cat Catalog) (*Composition, error) {
 // expression: each must compile, params.X must name a declared param,
 // tasks.X a declared task (in a task's own with, env, if, run and requires,
 // one that runs before it through needs), tasks.X.Y must be outputs or
-// status, run.Y one of id, composition, status and error, and no other
-// names are known. requires.facts is a bare expression over facts. Each
+// status, run.Y one of id, composition, status and error, agent.Y one of
+// name, facts, labels and pools (only in the with, run and env of a task
+// that is not a control task), and no other names are known. requires.facts is a bare expression over facts. Each
 // schedule's cron must be able to fire, in a known time zone, and its
 // params must bind as a run's would. A nil
 // catalog skips the type and field checks. Problems point at the positions

@@ -18,6 +18,9 @@ type exprScope struct {
 	index    int
 	label    string
 	upstream []bool // tasks upstream of task by index, computed when first needed
+	// agent: the fields of a work task (with, run, env), which also see
+	// the executor the task runs on.
+	agent bool
 }
 
 // checkExpressions checks every ${{ }} of the composition: each must
@@ -39,19 +42,30 @@ func (v *validator) checkExpressions() {
 	for i, t := range v.c.Tasks {
 		path := taskPath(i)
 		scope := &exprScope{task: t, index: i, label: taskLabel(i, t.ID)}
+		fields := &exprScope{task: t, index: i, label: scope.label, agent: v.isWork(t)}
 		for _, k := range sortedKeys(t.With) {
 			if s, ok := t.With[k].(string); ok && k == "run" {
-				v.checkTemplate(s, v.fieldPos(i, t, k), scope)
+				v.checkTemplate(s, v.fieldPos(i, t, k), fields)
 				continue
 			}
-			v.checkValue(t.With[k], path+".with."+k, scope)
+			v.checkValue(t.With[k], path+".with."+k, fields)
 		}
 		for _, k := range sortedKeys(t.Env) {
-			v.checkTemplate(t.Env[k], v.at(path+".env."+k), scope)
+			v.checkTemplate(t.Env[k], v.at(path+".env."+k), fields)
 		}
 		v.checkTemplate(t.If, v.at(path+".if"), scope)
 		v.checkRequires(t.Requires, path+".requires", scope)
 	}
+}
+
+// isWork reports whether a task runs on an executor (not a control task
+// the engine handles itself). Without a catalog every task may be one.
+func (v *validator) isWork(t *Task) bool {
+	if v.cat == nil {
+		return true
+	}
+	spec, ok := v.cat.TaskType(t.Type)
+	return !ok || spec == nil || !spec.Control
 }
 
 func (v *validator) checkRequires(r *Requires, path string, scope *exprScope) {
@@ -107,10 +121,18 @@ func (v *validator) checkTemplate(s string, pos Pos, scope *exprScope) {
 }
 
 func (v *validator) checkExpr(src string, pos Pos, scope *exprScope) {
-	if _, err := compile(src, templateRoots); err != nil {
+	roots := templateRoots
+	if scope.agent {
+		roots = agentRoots
+	}
+	if _, err := compile(src, roots); err != nil {
 		msg := err.Error()
-		if strings.HasPrefix(msg, "unknown name ") {
-			msg += "; expressions can use params, tasks, context and run"
+		switch {
+		case !scope.agent && strings.HasPrefix(msg, "unknown name agent"):
+			msg = "agent is known only in the with, run and env of a task that runs on an executor (not in if, requires, outputs, on_failure or a control task): " +
+				"the executor is chosen just before the task starts"
+		case strings.HasPrefix(msg, "unknown name "):
+			msg += "; expressions can use params, tasks, context and run (and agent in a work task's with, run and env)"
 		}
 		v.probs.add(pos, "${{ %s }}: %s", truncate(src, 60), msg)
 		return
@@ -146,6 +168,11 @@ func (v *validator) refProblem(r exprRef, scope *exprScope) string {
 		return fmt.Sprintf("run.%s: run has only %s%s", r.name, strings.Join(runFields, ", "), DidYouMean(r.name, runFields))
 	case "tasks":
 		return v.taskRefProblem(r, scope)
+	case "agent":
+		if contains(agentFields, r.name) {
+			return ""
+		}
+		return fmt.Sprintf("agent.%s: agent has only %s%s (facts are under agent.facts)", r.name, strings.Join(agentFields, ", "), didYouMean(r.name, agentFields))
 	}
 	return ""
 }

@@ -64,7 +64,7 @@ func TestValidateProblems(t *testing.T) {
 		{"unknown param", "  - id: a\n    run: echo ${{ params.verison }}\n",
 			[]string{`6:10: params.verison: unknown param "verison"; did you mean "version"?`}},
 		{"unknown root", "  - id: a\n    run: echo ${{ parms.version }}\n",
-			[]string{`6:10: ${{ parms.version }}: unknown name parms; expressions can use params, tasks, context and run`}},
+			[]string{`6:10: ${{ parms.version }}: unknown name parms; expressions can use params, tasks, context and run (and agent in a work task's with, run and env)`}},
 		{"unknown task", "  - id: a\n    run: echo\n  - id: b\n    run: echo ${{ tasks.aa.outputs.x }}\n",
 			[]string{`8:10: tasks.aa: unknown task "aa"; did you mean "a"?`}},
 		{"task not upstream", "  - id: build\n    run: x\n  - id: deploy\n    needs: []\n    run: ./deploy ${{ tasks.build.outputs.url }}\n",

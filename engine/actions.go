@@ -72,7 +72,13 @@ func (e *Engine) schedule() bool {
 			broken, brokenErr = append(broken, r), append(brokenErr, err)
 			continue
 		}
-		exec, reason := e.place(req, "", e.lastGood[r.Composition])
+		// A retry prefers the executor of the run it retries, where
+		// its kept tasks left their files.
+		warm, hint := e.lastGood[r.Composition], e.retryHintOf(r)
+		if hint.agent != "" {
+			warm = hint.agent
+		}
+		exec, reason := e.place(req, "", warm)
 		if exec == nil {
 			if reason != r.QueueReason {
 				r.QueueReason = reason
@@ -81,13 +87,16 @@ func (e *Engine) schedule() bool {
 			keep = append(keep, r)
 			continue
 		}
-		e.active[r.Composition]++
-		tasks := make([]*model.TaskRun, len(comp.Tasks))
-		for i, t := range comp.Tasks {
-			tasks[i] = &model.TaskRun{RunID: r.ID, TaskID: t.ID, Status: model.TaskPending}
+		tasks, err := e.initialTasks(r, comp)
+		if err != nil {
+			exec.Release()
+			broken, brokenErr = append(broken, r), append(brokenErr, err)
+			continue
 		}
+		e.active[r.Composition]++
+		delete(e.hints, r.ID)
 		rn := newRunner(e, r, comp, tasks, true)
-		rn.exec, rn.reserved = exec, true
+		rn.exec, rn.reserved, rn.hint = exec, true, hint
 		e.runners[r.ID] = rn
 		e.wg.Add(1)
 		go rn.loop()
@@ -215,6 +224,7 @@ func (e *Engine) endQueued(r *model.Run, status model.RunStatus, msg string) {
 	close(e.ended)
 	e.ended = make(chan struct{})
 	parent := e.runners[r.ParentRunID]
+	delete(e.hints, r.ID)
 	e.mu.Unlock()
 	if parent != nil && r.ParentTask != "" {
 		c := *r

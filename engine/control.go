@@ -112,8 +112,14 @@ func (r *runner) startChild(t *model.TaskRun, fields map[string]any) {
 		r.endTask(t, model.TaskFailed, nil, fmt.Sprintf("not started: %v", err))
 		return
 	}
-	nr, err := r.e.prepare(r.ctx, RunRequest{Composition: name, Params: params,
-		Trigger: fmt.Sprintf("task %s of run %d", t.TaskID, r.run.ID), ParentRunID: r.run.ID, ParentTask: t.TaskID})
+	// In a retry, the first attempt retries the child the old run's
+	// attempt started, when that one failed and is called the same way.
+	nr, retried, isRetry := r.retryChild(t, name, params)
+	var err error
+	if !isRetry {
+		nr, err = r.e.prepare(r.ctx, RunRequest{Composition: name, Params: params,
+			Trigger: fmt.Sprintf("task %s of run %d", t.TaskID, r.run.ID), ParentRunID: r.run.ID, ParentTask: t.TaskID})
+	}
 	if err == nil {
 		err = r.e.store.CreateRun(r.ctx, nr.Run, nr.Tasks)
 	}
@@ -122,7 +128,11 @@ func (r *runner) startChild(t *model.TaskRun, fields map[string]any) {
 		return
 	}
 	t.ChildRunID = nr.Run.ID
-	r.log(t.TaskID, "started run %d of %s", nr.Run.ID, name)
+	if isRetry {
+		r.log(t.TaskID, "started run %d of %s, retrying run %d (it %s)", nr.Run.ID, name, retried.ID, retried.Status)
+	} else {
+		r.log(t.TaskID, "started run %d of %s", nr.Run.ID, name)
+	}
 	r.e.enqueue(nr.Run)
 	if !wait {
 		r.endTask(t, model.TaskSucceeded, map[string]any{"run_id": nr.Run.ID}, "")
@@ -156,6 +166,7 @@ func (r *runner) childEnded(ev evChild) {
 	for k, v := range ev.child.Outputs {
 		outputs[k] = v
 	}
+	r.log(t.TaskID, "run %d of %s ended %s", ev.child.ID, ev.child.Composition, childTook(ev.child))
 	switch ev.child.Status {
 	case model.RunSucceeded:
 		r.endTask(t, model.TaskSucceeded, outputs, "")
@@ -168,6 +179,15 @@ func (r *runner) childEnded(ev evChild) {
 	default:
 		r.failOrRetryChild(t, outputs, fmt.Sprintf("run %d of %s failed: %s", ev.child.ID, ev.child.Composition, ev.child.Error))
 	}
+}
+
+// childTook says how a child run ended, for the parent's log: "succeeded
+// in 2.1s", or "cancelled before it started".
+func childTook(c *model.Run) string {
+	if c.StartedAt.IsZero() {
+		return fmt.Sprintf("%s before it started", c.Status)
+	}
+	return fmt.Sprintf("%s in %s", c.Status, c.FinishedAt.Sub(c.StartedAt).Round(time.Millisecond))
 }
 
 func (r *runner) failOrRetryChild(t *model.TaskRun, outputs map[string]any, msg string) {

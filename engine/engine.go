@@ -101,6 +101,10 @@ type Engine struct {
 	kick     chan struct{}
 	pings    chan chan struct{} // Ready's question to the scheduler
 	health   health
+	// hints: where queued retries would like to run (see retryHintOf).
+	hints map[int64]retryHint
+	// retryMu makes deciding and creating a retry one step (see Retry).
+	retryMu sync.Mutex
 	// schedDone is closed when the scheduler has stopped.
 	schedDone chan struct{}
 }
@@ -132,6 +136,7 @@ func New(cfg Config) *Engine {
 
 		schedDone:  make(chan struct{}),
 		lastGood:   map[string]string{},
+		hints:      map[int64]retryHint{},
 		version:    cfg.Version,
 		localFacts: gatherLocalFacts(),
 	}

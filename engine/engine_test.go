@@ -216,7 +216,7 @@ tasks:
     run: echo never
 `)
 	r := h.waitDone(h.startRun("fails", nil).ID)
-	if r.Status != model.RunFailed || r.Error != "task hard failed: exit status 3" {
+	if r.Status != model.RunFailed || r.Error != "task hard failed: exit status 3; its last line on stderr: boom" {
 		t.Fatalf("run = %s %q", r.Status, r.Error)
 	}
 	ts := h.tasks(r.ID)

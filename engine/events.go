@@ -212,6 +212,7 @@ func (r *runner) result(ev evResult) {
 			r.endTask(t, model.TaskFailed, outputs, err.Error())
 			return
 		}
+		t.ContextSet = maps.Clone(ev.res.Context) // for a retry that keeps this task
 		r.endTask(t, model.TaskSucceeded, outputs, "")
 		return
 	}

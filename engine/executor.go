@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"baton/plugin"
@@ -152,6 +153,24 @@ func (w *workspaces) lease(executor, composition string, runID int64) string {
 			return key
 		}
 	}
+}
+
+// leaseWant leases the key want when it is a free key of the composition
+// on the executor (a retry takes the workspace of the run it retries),
+// else the lowest free key.
+func (w *workspaces) leaseWant(executor, want, composition string, runID int64) string {
+	if want != "" && strings.HasPrefix(want, composition+"/") {
+		w.mu.Lock()
+		_, taken := w.leased[executor+"\x00"+want]
+		if !taken {
+			w.leased[executor+"\x00"+want] = runID
+		}
+		w.mu.Unlock()
+		if !taken {
+			return want
+		}
+	}
+	return w.lease(executor, composition, runID)
 }
 
 // hold records a lease read back from storage after a restart.

@@ -60,6 +60,8 @@ type runner struct {
 	taskExec map[string]*ownExec
 	// waitWhy is, per task, why it waits for an executor, logged once.
 	waitWhy map[string]string
+	// hint: for a retry, the executor and workspace of the run it retries.
+	hint retryHint
 }
 
 // inflight is a task that has started and not ended.
@@ -196,7 +198,11 @@ func (r *runner) loop() {
 
 // begin places a fresh run on its executor and marks it running.
 func (r *runner) begin() {
-	key := r.e.ws.lease(r.exec.Name(), r.run.Composition, r.run.ID)
+	want := ""
+	if r.hint.agent == r.exec.Name() {
+		want = r.hint.workspace
+	}
+	key := r.e.ws.leaseWant(r.exec.Name(), want, r.run.Composition, r.run.ID)
 	r.run.Agent, r.run.Workspace = r.exec.Name(), key
 	r.run.Status, r.run.StartedAt, r.run.QueueReason = model.RunRunning, time.Now(), ""
 	dir := r.exec.WorkspacePath(key)
@@ -206,6 +212,9 @@ func (r *runner) begin() {
 	}
 	r.runDirty = true
 	r.log("", "run %d of %s started on %s in %s", r.run.ID, r.run.Composition, r.exec.Name(), dir)
+	if r.run.RetryOf != 0 {
+		r.retryBegins(r.hint)
+	}
 }
 
 // step starts or skips every task that can move; it reports whether
@@ -287,7 +296,7 @@ func (r *runner) start(t *model.TaskRun) {
 			return
 		}
 		if !composition.Truthy(v) {
-			t.Status, t.FinishedAt = model.TaskSkipped, time.Now()
+			t.Status, t.FinishedAt, t.IfFalse = model.TaskSkipped, time.Now(), true
 			r.log(t.TaskID, "skipped: `if` is false")
 			r.touch(t)
 			return
@@ -314,12 +323,24 @@ func (r *runner) startWork(t *model.TaskRun, task *composition.Task) {
 		r.hold(t.TaskID, 2*time.Second)
 		return
 	}
-	fields, secrets, err := resolveFields(r.e.cat, task, env)
+	// The fields see the executor the task runs on, now that it is known.
+	exec := r.exec
+	if own := r.taskExec[t.TaskID]; own != nil {
+		exec = own.exec
+	}
+	fieldEnv := sync.OnceValue(func() map[string]any { return composition.WithAgent(env(), r.e.agentInfo(exec)) })
+	fields, secrets, err := resolveFields(r.e.cat, task, fieldEnv)
 	if err == nil {
 		var taskEnv map[string]string
-		if taskEnv, err = resolveEnv(task.Env, env); err == nil {
+		if taskEnv, err = resolveEnv(task.Env, fieldEnv); err == nil {
 			r.dispatch(t, task, fields, taskEnv, secrets)
 			return
+		}
+	}
+	if own := r.taskExec[t.TaskID]; own != nil { // placed but never dispatched: its slot goes back
+		delete(r.taskExec, t.TaskID)
+		if own.reserved {
+			own.exec.Release()
 		}
 	}
 	r.endTask(t, model.TaskFailed, nil, err.Error())
@@ -505,6 +526,9 @@ func (r *runner) endTask(t *model.TaskRun, status model.TaskStatus, outputs map[
 	}
 	delete(r.inflight, t.TaskID)
 	t.Status, t.Outputs, t.Error, t.FinishedAt = status, outputs, errText, time.Now()
+	if status == model.TaskSucceeded && t.ContextSet == nil {
+		t.ContextSet = map[string]string{} // recorded: it set no context keys
+	}
 	if t.StartedAt.IsZero() {
 		t.StartedAt = t.FinishedAt
 	}

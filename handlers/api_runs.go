@@ -233,6 +233,9 @@ func (h *Handler) runDetail(r *http.Request, id int64) (runJSON, error) {
 	for _, t := range tasks {
 		j.Tasks = append(j.Tasks, toTaskJSON(t, types[t.TaskID], now))
 	}
+	if err := h.retryJSON(r.Context(), &j); err != nil {
+		return runJSON{}, err
+	}
 	return j, nil
 }
 

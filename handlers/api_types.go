@@ -21,6 +21,8 @@ type runJSON struct {
 	Trigger     string         `json:"trigger,omitempty"`
 	ParentRunID int64          `json:"parent_run_id,omitempty"`
 	ParentTask  string         `json:"parent_task,omitempty"`
+	RetryOf     int64          `json:"retry_of,omitempty"`
+	Retries     []int64        `json:"retries,omitempty"` // one run's detail: the runs that retry it
 	Params      map[string]any `json:"params"`
 	Context     map[string]any `json:"context,omitempty"`
 	Outputs     map[string]any `json:"outputs,omitempty"`
@@ -43,6 +45,7 @@ type taskJSON struct {
 	Error      string         `json:"error,omitempty"`
 	Agent      string         `json:"agent,omitempty"`
 	ChildRunID int64          `json:"child_run_id,omitempty"`
+	KeptFrom   int64          `json:"kept_from,omitempty"`
 	Approval   *approvalJSON  `json:"approval,omitempty"`
 	StartedAt  *time.Time     `json:"started_at,omitempty"`
 	FinishedAt *time.Time     `json:"finished_at,omitempty"`
@@ -123,7 +126,7 @@ func toRunJSON(r *model.Run, now time.Time) runJSON {
 	}
 	return runJSON{
 		ID: r.ID, Composition: r.Composition, Version: r.Version, Status: string(r.Status), Error: r.Error,
-		Ending: string(r.Ending), QueueReason: r.QueueReason, Trigger: r.Trigger, ParentRunID: r.ParentRunID, ParentTask: r.ParentTask,
+		Ending: string(r.Ending), QueueReason: r.QueueReason, Trigger: r.Trigger, ParentRunID: r.ParentRunID, ParentTask: r.ParentTask, RetryOf: r.RetryOf,
 		Params: params, Context: ctx, Outputs: r.Outputs, Agent: r.Agent, Workspace: r.Workspace,
 		CreatedAt: r.CreatedAt, StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt),
 		DurationMS: r.Duration(now).Milliseconds(),
@@ -132,7 +135,7 @@ func toRunJSON(r *model.Run, now time.Time) runJSON {
 
 func toTaskJSON(t *model.TaskRun, typ string, now time.Time) taskJSON {
 	j := taskJSON{ID: t.TaskID, Type: typ, Status: string(t.Status), Attempt: t.Attempt, Outputs: t.Outputs, Error: t.Error,
-		Agent: t.Agent, ChildRunID: t.ChildRunID, StartedAt: timePtr(t.StartedAt), FinishedAt: timePtr(t.FinishedAt),
+		Agent: t.Agent, ChildRunID: t.ChildRunID, KeptFrom: t.KeptFrom, StartedAt: timePtr(t.StartedAt), FinishedAt: timePtr(t.FinishedAt),
 		DurationMS: t.Duration(now).Milliseconds()}
 	if a := t.Approval; a != nil {
 		j.Approval = &approvalJSON{Message: a.Message, Decision: string(a.Decision), By: a.By, At: timePtr(a.At), Comment: a.Comment}

@@ -113,6 +113,9 @@ func (h *Handler) runModel(r *http.Request, id int64) (pages.Run, error) {
 		m.Tasks = append(m.Tasks, tv)
 	}
 	m.Graph = runGraph(comp, tasks, byID, now)
+	if err := h.addRetries(ctx, &m, run, tasks); err != nil {
+		return pages.Run{}, err
+	}
 	return m, nil
 }
 

@@ -86,6 +86,11 @@ type Run struct {
 	CreatedAt   time.Time
 	StartedAt   time.Time // zero while queued
 	FinishedAt  time.Time // zero until done
+
+	// RetryOf is the run this one retries: it runs the same composition
+	// version with the same params, and started with the tasks of that run
+	// it kept (KeptFrom) already succeeded.
+	RetryOf int64
 }
 
 // Duration is how long the run has taken so far, or took.
@@ -106,6 +111,16 @@ type TaskRun struct {
 	Approval   *Approval
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// IfFalse: the task was skipped because its if was false (not
+	// because the run failed or was cancelled first).
+	IfFalse bool
+	// KeptFrom is set on a task a retry kept instead of running it again:
+	// the run whose attempt this result is.
+	KeptFrom int64
+	// ContextSet is the context keys the task's successful attempt set
+	// (empty when none); nil when that is not known (tasks that ended
+	// before Baton recorded it).
+	ContextSet map[string]string
 }
 
 // Duration is how long the task has taken so far, or took.

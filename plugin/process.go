@@ -124,8 +124,9 @@ func (o procOptions) run(ctx context.Context, job Job, sink Sink, build func(pre
 	}
 	var wg sync.WaitGroup
 	var readErrs [2]error
+	tail := &errTail{}
 	wg.Go(func() { readErrs[0] = pumpLines(outR, Stdout, sink) })
-	wg.Go(func() { readErrs[1] = pumpLines(errR, Stderr, sink) })
+	wg.Go(func() { readErrs[1] = pumpLines(errR, Stderr, tail.watch(sink)) })
 
 	waitErr := cmd.Wait()
 	grp.waitGone(cmd.Process.Pid)
@@ -139,7 +140,7 @@ func (o procOptions) run(ctx context.Context, job Job, sink Sink, build func(pre
 	case waitErr != nil && ctx.Err() != nil:
 		res.Err = stopErr(ctx)
 	case waitErr != nil:
-		res.Err = exitError(waitErr)
+		res.Err = tail.describe(exitError(waitErr))
 	case outErr != nil || ctxErr != nil:
 		res.Err = errors.Join(outErr, ctxErr)
 	case readErrs[0] != nil || readErrs[1] != nil:

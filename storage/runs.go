@@ -11,7 +11,7 @@ import (
 )
 
 const runColumns = `id, composition, version, params, status, error, ending, forced, queue_reason, trigger, parent_run_id, parent_task,
-	context, outputs, agent, workspace, created_at, started_at, finished_at`
+	context, outputs, agent, workspace, created_at, started_at, finished_at, retry_of`
 
 // CreateRun stores a new run with the initial state of its tasks and sets
 // r.ID. When the run is a child started by a composition task, the parent's
@@ -66,10 +66,10 @@ func insertRun(ctx context.Context, tx *sql.Tx, r *model.Run, tasks []*model.Tas
 		return err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO runs (composition, version, params, status, error, queue_reason, trigger,
-		parent_run_id, parent_task, context, agent, workspace, created_at, started_at, finished_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		parent_run_id, parent_task, context, agent, workspace, created_at, started_at, finished_at, retry_of)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Composition, r.Version, params, r.Status, r.Error, r.QueueReason, r.Trigger,
-		r.ParentRunID, r.ParentTask, rctx, r.Agent, r.Workspace, micros(r.CreatedAt), micros(r.StartedAt), micros(r.FinishedAt))
+		r.ParentRunID, r.ParentTask, rctx, r.Agent, r.Workspace, micros(r.CreatedAt), micros(r.StartedAt), micros(r.FinishedAt), r.RetryOf)
 	if err != nil {
 		return err
 	}
@@ -79,8 +79,7 @@ func insertRun(ctx context.Context, tx *sql.Tx, r *model.Run, tasks []*model.Tas
 	}
 	for i, t := range tasks {
 		t.RunID = id
-		if _, err := tx.ExecContext(ctx, `INSERT INTO task_runs (run_id, task_id, idx, status) VALUES (?, ?, ?, ?)`,
-			id, t.TaskID, i, t.Status); err != nil {
+		if err := insertTask(ctx, tx, t, i); err != nil {
 			return err
 		}
 	}
@@ -95,6 +94,39 @@ func insertRun(ctx context.Context, tx *sql.Tx, r *model.Run, tasks []*model.Tas
 	}
 	r.ID = id
 	return nil
+}
+
+// insertTask stores the initial state of a task of a new run: pending, or
+// the result a retry kept.
+func insertTask(ctx context.Context, tx *sql.Tx, t *model.TaskRun, idx int) error {
+	outputs, approval, contextSet, err := taskJSON(t)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO task_runs (run_id, task_id, idx, status, attempt, outputs, error, agent,
+		child_run_id, approval, started_at, finished_at, kept_from, context_set, if_false) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.RunID, t.TaskID, idx, t.Status, t.Attempt, outputs, t.Error, t.Agent,
+		t.ChildRunID, approval, micros(t.StartedAt), micros(t.FinishedAt), t.KeptFrom, contextSet, t.IfFalse)
+	return err
+}
+
+// taskJSON encodes the JSON columns of a task row; contextSet is nil (NULL)
+// when the task's context keys are not known.
+func taskJSON(t *model.TaskRun) (outputs, approval string, contextSet any, err error) {
+	if outputs, err = toJSON(t.Outputs); err != nil {
+		return "", "", nil, err
+	}
+	if t.Approval != nil {
+		if approval, err = toJSON(t.Approval); err != nil {
+			return "", "", nil, err
+		}
+	}
+	if t.ContextSet != nil {
+		if contextSet, err = toJSON(t.ContextSet); err != nil {
+			return "", "", nil, err
+		}
+	}
+	return outputs, approval, contextSet, nil
 }
 
 // SaveState writes a run's row and the given task rows in one transaction:
@@ -143,7 +175,7 @@ const updateRunSQL = `UPDATE runs SET status = ?, error = ?, ending = ?, forced 
 	agent = ?, workspace = ?, started_at = ?, finished_at = ? WHERE id = ?`
 
 const updateTaskSQL = `UPDATE task_runs SET status = ?, attempt = ?, outputs = ?, error = ?, agent = ?,
-	child_run_id = ?, approval = ?, started_at = ?, finished_at = ? WHERE run_id = ? AND task_id = ?`
+	child_run_id = ?, approval = ?, started_at = ?, finished_at = ?, context_set = ?, if_false = ? WHERE run_id = ? AND task_id = ?`
 
 func (s *Store) updateRun(ctx context.Context, tx *sql.Tx, r *model.Run) error {
 	rctx, err := toJSON(r.Context)
@@ -166,18 +198,12 @@ func (s *Store) updateRun(ctx context.Context, tx *sql.Tx, r *model.Run) error {
 }
 
 func (s *Store) updateTask(ctx context.Context, tx *sql.Tx, t *model.TaskRun) error {
-	outputs, err := toJSON(t.Outputs)
+	outputs, approval, contextSet, err := taskJSON(t)
 	if err != nil {
 		return err
 	}
-	approval := ""
-	if t.Approval != nil {
-		if approval, err = toJSON(t.Approval); err != nil {
-			return err
-		}
-	}
 	res, err := tx.StmtContext(ctx, s.stmtUpdateTask).ExecContext(ctx,
-		t.Status, t.Attempt, outputs, t.Error, t.Agent, t.ChildRunID, approval, micros(t.StartedAt), micros(t.FinishedAt), t.RunID, t.TaskID)
+		t.Status, t.Attempt, outputs, t.Error, t.Agent, t.ChildRunID, approval, micros(t.StartedAt), micros(t.FinishedAt), contextSet, t.IfFalse, t.RunID, t.TaskID)
 	if err != nil {
 		return fmt.Errorf("task %d/%s: %w", t.RunID, t.TaskID, err)
 	}
@@ -207,7 +233,7 @@ func scanRun(sc scanner) (*model.Run, error) {
 	var params, rctx, outputs string
 	var created, started, finished int64
 	if err := sc.Scan(&r.ID, &r.Composition, &r.Version, &params, &r.Status, &r.Error, &r.Ending, &r.Forced, &r.QueueReason, &r.Trigger,
-		&r.ParentRunID, &r.ParentTask, &rctx, &outputs, &r.Agent, &r.Workspace, &created, &started, &finished); err != nil {
+		&r.ParentRunID, &r.ParentTask, &rctx, &outputs, &r.Agent, &r.Workspace, &created, &started, &finished, &r.RetryOf); err != nil {
 		return nil, err
 	}
 	r.CreatedAt, r.StartedAt, r.FinishedAt = fromMicros(created), fromMicros(started), fromMicros(finished)
@@ -222,6 +248,7 @@ type RunFilter struct {
 	Composition string
 	Statuses    []model.RunStatus
 	ParentRunID int64
+	RetryOf     int64 // only the retries of this run
 	BeforeID    int64 // only runs older than this id, for paging
 	Limit       int   // default 50, at most 1000
 }
@@ -243,6 +270,10 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]*model.Run, error)
 	if f.ParentRunID != 0 {
 		where = append(where, "parent_run_id = ?")
 		args = append(args, f.ParentRunID)
+	}
+	if f.RetryOf != 0 {
+		where = append(where, "retry_of = ?")
+		args = append(args, f.RetryOf)
 	}
 	if f.BeforeID > 0 {
 		where = append(where, "id < ?")
@@ -295,8 +326,8 @@ func (s *Store) ActiveRuns(ctx context.Context) ([]*model.Run, error) {
 
 // GetTasks returns the tasks of a run in composition order.
 func (s *Store) GetTasks(ctx context.Context, runID int64) ([]*model.TaskRun, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT task_id, status, attempt, outputs, error, agent, child_run_id, approval, started_at, finished_at
-		FROM task_runs WHERE run_id = ? ORDER BY idx`, runID)
+	rows, err := s.r.QueryContext(ctx, `SELECT task_id, status, attempt, outputs, error, agent, child_run_id, approval, started_at, finished_at,
+		kept_from, context_set, if_false FROM task_runs WHERE run_id = ? ORDER BY idx`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("storage: tasks of run %d: %w", runID, err)
 	}
@@ -305,13 +336,21 @@ func (s *Store) GetTasks(ctx context.Context, runID int64) ([]*model.TaskRun, er
 	for rows.Next() {
 		t := &model.TaskRun{RunID: runID}
 		var outputs, approval string
+		var contextSet sql.NullString
 		var started, finished int64
-		if err := rows.Scan(&t.TaskID, &t.Status, &t.Attempt, &outputs, &t.Error, &t.Agent, &t.ChildRunID, &approval, &started, &finished); err != nil {
+		if err := rows.Scan(&t.TaskID, &t.Status, &t.Attempt, &outputs, &t.Error, &t.Agent, &t.ChildRunID, &approval, &started, &finished,
+			&t.KeptFrom, &contextSet, &t.IfFalse); err != nil {
 			return nil, fmt.Errorf("storage: tasks of run %d: %w", runID, err)
 		}
 		t.StartedAt, t.FinishedAt = fromMicros(started), fromMicros(finished)
 		if err := fromJSON(outputs, &t.Outputs); err != nil {
 			return nil, fmt.Errorf("storage: task %d/%s outputs: %w", runID, t.TaskID, err)
+		}
+		if contextSet.Valid {
+			t.ContextSet = map[string]string{}
+			if err := fromJSON(contextSet.String, &t.ContextSet); err != nil {
+				return nil, fmt.Errorf("storage: task %d/%s context keys: %w", runID, t.TaskID, err)
+			}
 		}
 		if approval != "" {
 			t.Approval = &model.Approval{}

@@ -224,6 +224,11 @@ type Run struct {
 	Done     bool
 	LogLines int64
 	TaskIDs  []string
+	// RetryOf is the run this one retries; Retries the runs that retry
+	// it, oldest first; CanRetry: it failed or was cancelled.
+	RetryOf  int64
+	Retries  []int64
+	CanRetry bool
 }
 
 // Parent is the run a composition task started this one from.
@@ -245,6 +250,7 @@ type TaskView struct {
 	Agent      string
 	Outputs    []components.KV
 	Decision   string // approval tasks once decided: "approved by alice: comment"
+	KeptFrom   int64  // a retry kept this task's result from that run
 }
 
 // ApprovalView is an approval task waiting for a decision.
