@@ -172,7 +172,7 @@ func (v *validator) refProblem(r exprRef, scope *exprScope) string {
 		if contains(agentFields, r.name) {
 			return ""
 		}
-		return fmt.Sprintf("agent.%s: agent has only %s%s (facts are under agent.facts)", r.name, strings.Join(agentFields, ", "), didYouMean(r.name, agentFields))
+		return fmt.Sprintf("agent.%s: agent has only %s%s (facts are under agent.facts)", r.name, strings.Join(agentFields, ", "), DidYouMean(r.name, agentFields))
 	}
 	return ""
 }
