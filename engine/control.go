@@ -31,22 +31,22 @@ func (r *runner) startControl(t *model.TaskRun, task *composition.Task) {
 			msg = fmt.Sprintf("Approve task %s of run %d (%s)?", t.TaskID, r.run.ID, r.run.Composition)
 		}
 		t.Status, t.Approval = model.TaskWaiting, &model.Approval{Message: msg}
-		r.inflight[t.TaskID] = &inflight{kind: "approval", attempt: t.Attempt}
+		r.inflight[t.TaskID] = &inflight{kind: kindApproval, attempt: t.Attempt}
 		r.log(t.TaskID, "waiting for approval: %s", strings.Join(strings.Fields(msg), " "))
 		r.touch(t)
 	case "composition":
 		t.Status = model.TaskRunning
-		r.inflight[t.TaskID] = &inflight{kind: "composition", attempt: t.Attempt}
+		r.inflight[t.TaskID] = &inflight{kind: kindComposition, attempt: t.Attempt}
 		r.touch(t)
 		r.startChild(t, fields)
 	case "sleep":
 		t.Status = model.TaskRunning
-		r.inflight[t.TaskID] = &inflight{kind: "sleep", attempt: t.Attempt}
+		r.inflight[t.TaskID] = &inflight{kind: kindSleep, attempt: t.Attempt}
 		r.touch(t)
 		r.sleep(t, fields)
 	case "wait":
 		t.Status = model.TaskRunning
-		r.inflight[t.TaskID] = &inflight{kind: "wait", attempt: t.Attempt}
+		r.inflight[t.TaskID] = &inflight{kind: kindWait, attempt: t.Attempt}
 		r.touch(t)
 		r.wait(t, fields)
 	default:
@@ -60,7 +60,7 @@ func (r *runner) startControl(t *model.TaskRun, task *composition.Task) {
 // counts only what is left.
 func (r *runner) armTimeout(t *model.TaskRun) {
 	task, in := r.byID[t.TaskID], r.inflight[t.TaskID]
-	if task.Timeout <= 0 || in == nil || in.kind == "work" {
+	if task.Timeout <= 0 || in == nil || in.kind == kindWork {
 		return
 	}
 	id, attempt := t.TaskID, in.attempt
@@ -79,13 +79,13 @@ func (r *runner) timedOut(ev evTimeout) {
 	}
 	task := r.byID[ev.task]
 	switch {
-	case in.kind == "composition" && in.child != 0:
+	case in.kind == kindComposition && in.child != 0:
 		go r.e.Cancel(context.Background(), in.child, fmt.Sprintf("the timeout of task %s of run %d", ev.task, r.run.ID), false)
 	case in.cancel != nil:
 		in.cancel(errCancelled)
 	}
 	what := ""
-	if in.kind == "approval" {
+	if in.kind == kindApproval {
 		what = " waiting for a decision"
 	}
 	r.failOrRetry(r.tasks[ev.task], nil, fmt.Sprintf("timed out after %s%s", task.Timeout, what))
@@ -158,7 +158,7 @@ func (r *runner) callDepth() int {
 // childEnded completes a composition task whose run ended.
 func (r *runner) childEnded(ev evChild) {
 	in := r.inflight[ev.task]
-	if in == nil || in.kind != "composition" || in.child != ev.child.ID {
+	if in == nil || in.kind != kindComposition || in.child != ev.child.ID {
 		return
 	}
 	t := r.tasks[ev.task]

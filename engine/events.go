@@ -109,7 +109,7 @@ func (r *runner) handle(ev any) {
 	case evShutdown:
 		r.shutdown = true
 		for id, in := range r.inflight {
-			if in.kind == "wait" || in.kind == "sleep" {
+			if in.kind == kindWait || in.kind == kindSleep {
 				in.cancel(errShutdown) // durable: they resume after the restart
 				delete(r.inflight, id)
 			}
@@ -141,7 +141,7 @@ func (r *runner) logLost(ev evLogLost) {
 	total := 0
 	for task, n := range ev.tasks {
 		total += n
-		if in := r.inflight[task]; task != "" && in != nil && in.kind == "work" && !r.byID[task].Always {
+		if in := r.inflight[task]; task != "" && in != nil && in.kind == kindWork && !r.byID[task].Always {
 			in.cancel(fmt.Errorf("%d of its log lines could not be stored: %w", n, ev.err))
 		}
 	}
@@ -389,7 +389,7 @@ func (r *runner) refreshStatus() bool {
 	}
 	waiting, other := false, false
 	for _, in := range r.inflight {
-		if in.kind == "approval" {
+		if in.kind == kindApproval {
 			waiting = true
 		} else {
 			other = true

@@ -17,7 +17,7 @@ func (r *runner) resume() {
 		task := r.byID[t.TaskID]
 		switch {
 		case t.Status == model.TaskWaiting && task.Type == "approval":
-			r.inflight[t.TaskID] = &inflight{kind: "approval", attempt: t.Attempt}
+			r.inflight[t.TaskID] = &inflight{kind: kindApproval, attempt: t.Attempt}
 		case t.Status != model.TaskRunning:
 		case task.Type == "composition":
 			r.resumeChild(t)
@@ -27,10 +27,11 @@ func (r *runner) resume() {
 				r.endTask(t, model.TaskFailed, nil, err.Error())
 				continue
 			}
-			r.inflight[t.TaskID] = &inflight{kind: task.Type, attempt: t.Attempt}
 			if task.Type == "sleep" {
+				r.inflight[t.TaskID] = &inflight{kind: kindSleep, attempt: t.Attempt}
 				r.sleep(t, fields)
 			} else {
+				r.inflight[t.TaskID] = &inflight{kind: kindWait, attempt: t.Attempt}
 				r.wait(t, fields)
 			}
 		case t.Agent != "" && t.Agent != "local":
@@ -51,7 +52,7 @@ func (r *runner) resume() {
 // resumeChild re-attaches a composition task to the run it started, or
 // starts it when the process died before the child was stored.
 func (r *runner) resumeChild(t *model.TaskRun) {
-	in := &inflight{kind: "composition", attempt: t.Attempt}
+	in := &inflight{kind: kindComposition, attempt: t.Attempt}
 	r.inflight[t.TaskID] = in
 	if t.ChildRunID == 0 {
 		fields, _, err := resolveFields(r.e.cat, r.byID[t.TaskID], r.env)
@@ -83,7 +84,7 @@ func (r *runner) resumeRemote(t *model.TaskRun) {
 		return
 	}
 	ctx, cancel := context.WithCancelCause(r.ctx)
-	r.inflight[t.TaskID] = &inflight{kind: "work", attempt: t.Attempt, cancel: cancel, exec: exec}
+	r.inflight[t.TaskID] = &inflight{kind: kindWork, attempt: t.Attempt, cancel: cancel, exec: exec}
 	r.log(t.TaskID, "waiting for agent %s to deliver attempt %d", t.Agent, t.Attempt)
 	id, attempt, runID := t.TaskID, t.Attempt, r.run.ID
 	go func() {

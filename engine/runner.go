@@ -66,7 +66,7 @@ type runner struct {
 
 // inflight is a task that has started and not ended.
 type inflight struct {
-	kind    string // "work", "approval", "composition", "wait", "sleep"
+	kind    taskKind
 	attempt int
 	child   int64
 	cancel  context.CancelCauseFunc
@@ -76,6 +76,18 @@ type inflight struct {
 	// 1 cancelled, 2 cancelled with force.
 	childStopped int
 }
+
+// taskKind is how the runner handles a started task: work goes to an
+// executor, the others the runner handles itself.
+type taskKind int
+
+const (
+	kindWork        taskKind = iota // a process or request on an executor
+	kindApproval                    // waits for a person's decision
+	kindComposition                 // waits for the child run it started
+	kindWait                        // waits for another run
+	kindSleep                       // waits for a while
+)
 
 // Causes given to a task's context when it is stopped.
 var (
@@ -279,7 +291,7 @@ func (r *runner) over() bool {
 
 func (r *runner) workInflight() bool {
 	for _, in := range r.inflight {
-		if in.kind == "work" {
+		if in.kind == kindWork {
 			return true
 		}
 	}
@@ -363,7 +375,7 @@ func (r *runner) dispatch(t *model.TaskRun, task *composition.Task, fields map[s
 		WorkspaceKey: key, Secrets: secrets,
 	}
 	ctx, cancel := context.WithCancelCause(r.ctx)
-	r.inflight[t.TaskID] = &inflight{kind: "work", attempt: attempt, cancel: cancel, exec: exec}
+	r.inflight[t.TaskID] = &inflight{kind: kindWork, attempt: attempt, cancel: cancel, exec: exec}
 	if reserved || exec.TryAcquire() {
 		// A slot is free: the task is running as of the next commit, and
 		// its process starts only after that commit.
@@ -568,7 +580,7 @@ func (r *runner) stop(kind model.RunStatus, hard bool, msg string) {
 			continue
 		}
 		switch in.kind {
-		case "work", "composition":
+		case kindWork, kindComposition:
 			if hard {
 				r.abort(in)
 			}
@@ -596,7 +608,7 @@ func statusWord(k model.RunStatus) string {
 
 // abort stops a running work task or the child run of a composition task.
 func (r *runner) abort(in *inflight) {
-	if in.kind == "work" {
+	if in.kind == kindWork {
 		in.cancel(errCancelled)
 		return
 	}

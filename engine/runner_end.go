@@ -113,7 +113,7 @@ func (r *runner) guard(what string, f func()) {
 			// A composition task the panic left without a child run
 			// has nothing to wait for.
 			for id, in := range r.inflight {
-				if in.kind == "composition" && in.child == 0 {
+				if in.kind == kindComposition && in.child == 0 {
 					r.endTask(r.tasks[id], model.TaskFailed, nil, msg)
 				}
 			}
