@@ -234,7 +234,7 @@ func (e *Engine) prepare(ctx context.Context, req RunRequest) (model.NewRun, err
 	return model.NewRun{Run: r, Tasks: tasks}, nil
 }
 
-// StartRun creates a queued run; the scheduler starts it as soon as the
+// StartRun creates a queued run; the queue loop starts it as soon as the
 // composition's concurrency allows. Bad params return a *ParamsError, an
 // unknown composition a *NotFoundError; nothing is stored then.
 func (e *Engine) StartRun(ctx context.Context, req RunRequest) (*model.Run, error) {
@@ -256,7 +256,7 @@ func (e *Engine) StartRun(ctx context.Context, req RunRequest) (*model.Run, erro
 	return c, nil
 }
 
-// enqueue hands stored queued runs to the scheduler, which owns them from
+// enqueue hands stored queued runs to the queue loop, which owns them from
 // then on, and wakes it.
 func (e *Engine) enqueue(runs ...*model.Run) {
 	for _, r := range runs {

@@ -99,14 +99,14 @@ type Engine struct {
 	stopping bool
 	wg       sync.WaitGroup
 	kick     chan struct{}
-	pings    chan chan struct{} // Ready's question to the scheduler
+	pings    chan chan struct{} // Ready's question to the queue loop
 	health   health
 	// hints: where queued retries would like to run (see retryHintOf).
 	hints map[int64]retryHint
 	// retryMu makes deciding and creating a retry one step (see Retry).
 	retryMu sync.Mutex
-	// schedDone is closed when the scheduler has stopped.
-	schedDone chan struct{}
+	// queueDone is closed when the queue loop has stopped.
+	queueDone chan struct{}
 }
 
 // New returns an engine; nothing runs until Start.
@@ -134,7 +134,7 @@ func New(cfg Config) *Engine {
 		kick:    make(chan struct{}, 1),
 		pings:   make(chan chan struct{}),
 
-		schedDone:  make(chan struct{}),
+		queueDone:  make(chan struct{}),
 		lastGood:   map[string]string{},
 		hints:      map[int64]retryHint{},
 		version:    cfg.Version,
@@ -166,7 +166,7 @@ func (e *Engine) Bus() *Bus { return e.bus }
 func (e *Engine) Catalog() *plugin.Registry { return e.cat }
 
 // Start picks up every run a previous process left unfinished, then starts
-// the scheduler. Runs that were running go on where they were; tasks that
+// the queue loop. Runs that were running go on where they were; tasks that
 // were running in this process when it died are failed with "interrupted
 // by server restart" and retried when they have retries left.
 func (e *Engine) Start(ctx context.Context) error {
@@ -201,7 +201,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.loadSchedules(ctx); err != nil {
 		return err
 	}
-	go e.scheduleLoop()
+	go e.queueLoop()
 	go e.scheduleTriggers()
 	e.hub.start(e.ctx)
 	e.poke()
@@ -216,7 +216,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	if e.stopping {
 		e.mu.Unlock()
-		<-e.schedDone
+		<-e.queueDone
 		e.wg.Wait()
 		return nil
 	}
@@ -227,7 +227,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	e.mu.Unlock()
 	e.poke()
-	<-e.schedDone
+	<-e.queueDone
 	for _, r := range runners {
 		r.send(evShutdown{})
 	}
@@ -246,7 +246,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// poke wakes the scheduler.
+// poke wakes the queue loop.
 func (e *Engine) poke() {
 	select {
 	case e.kick <- struct{}{}:

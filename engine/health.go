@@ -66,7 +66,7 @@ func (h *health) problem() error {
 	return errors.Join(errs...)
 }
 
-// Ready reports whether the engine can do its work: its scheduler answers
+// Ready reports whether the engine can do its work: its queue loop answers
 // within a second, and no write to the database has failed in the last
 // holdNotReady, or a write has failed since the last one that succeeded.
 // It returns what is wrong, or nil.
@@ -79,16 +79,16 @@ func (e *Engine) Ready(ctx context.Context) error {
 	answer := make(chan struct{})
 	select {
 	case e.pings <- answer:
-	case <-e.schedDone:
+	case <-e.queueDone:
 		return errors.New("the engine has stopped")
 	case <-ctx.Done():
-		return errors.New("the engine's scheduler does not answer (busy or stuck for over a second)")
+		return errors.New("the engine's queue loop does not answer (busy or stuck for over a second)")
 	}
 	select {
 	case <-answer:
 		return nil
 	case <-ctx.Done():
-		return errors.New("the engine's scheduler does not answer (busy or stuck for over a second)")
+		return errors.New("the engine's queue loop does not answer (busy or stuck for over a second)")
 	}
 }
 
