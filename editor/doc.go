@@ -6,8 +6,11 @@
 // canonical and keeps the comments people wrote.
 //
 // It does no HTTP and no HTML: the web UI posts each action with the page's
-// current YAML, the server opens a Doc on it, applies the action here and
-// renders Source, Problems and Rows.
+// current YAML and what its forms hold; the server opens a Doc on the YAML,
+// reads the action with DecodeEdit, applies it with Apply (or, on a save,
+// ApplyPending) and renders Source, Problems and Rows. The names of the
+// actions (Op) and of the page's inputs (InputName, RowPrefix) are defined
+// here, and the server hands them to the views.
 //
 // A Doc is not safe for concurrent use; each request opens its own.
 package editor

@@ -45,9 +45,10 @@
       var now = JSON.stringify(rows());
       if (now === before) return;
       before = now;
+      var canvas = document.getElementById("canvas");
       htmx.ajax("POST", "/editor", {
         source: "#editor-form",
-        values: { op: "layout", rows: now },
+        values: { op: canvas.dataset.layoutOp, rows: now },
         target: "#editor",
         swap: "outerHTML",
       });

@@ -31,6 +31,17 @@ type Editor struct {
 	Problems     []EditorProblem
 	Conflict     *Conflict
 	ProblemCount int
+	Ops          EditorOps
+}
+
+// EditorOps are the names of the editor's actions that the page posts, as
+// package editor defines them; editor.js reads the layout's from the
+// canvas.
+type EditorOps struct {
+	Select, Layout, Add, Move, Duplicate, Remove string
+	ParamAdd, Param, ParamRemove                 string
+	ScheduleAdd, Schedule, ScheduleRemove        string
+	YAML                                         string
 }
 
 // PaletteGroup is one group of task types in the palette.
@@ -80,10 +91,11 @@ type NeedOption struct {
 
 // EditField is one input of the inspector or the settings. Op and Key are
 // what the input posts ("field" and "url", "task" and "timeout",
-// "setting" and "name").
+// "setting" and "name"), Name the input's name, which holds its value.
 type EditField struct {
 	Op          string
 	Key         string
+	Name        string
 	Label       string
 	Kind        string // the input: text, textarea, code, number, duration, select, bool, list, map, secret, needs
 	Type        string // the value's type, shown beside the label (string, text, number, ...)
@@ -98,8 +110,8 @@ type EditField struct {
 	Errors      []string
 }
 
-// DOMID is the id of the field's input.
-func (f EditField) DOMID() string { return "in-" + f.Op + "-" + f.Key }
+// DOMID is the id of the field's input: its name.
+func (f EditField) DOMID() string { return f.Name }
 
 // MsgID is the id of the element holding the field's messages.
 func (f EditField) MsgID() string { return "msg-" + f.Op + "-" + f.Key }
@@ -113,9 +125,11 @@ type Settings struct {
 	Errors      []string
 }
 
-// ParamRow is one param in the settings.
+// ParamRow is one param in the settings. Its inputs are named Prefix and
+// the key: name, type, required, default, enum, description.
 type ParamRow struct {
 	Index       int
+	Prefix      string
 	Name        string
 	Type        string
 	Required    bool
@@ -125,9 +139,11 @@ type ParamRow struct {
 	Errors      []string
 }
 
-// ScheduleRow is one schedule in the settings.
+// ScheduleRow is one schedule in the settings. Its inputs are named Prefix
+// and the key: cron, timezone, params, catch_up, overlap.
 type ScheduleRow struct {
 	Index    int
+	Prefix   string
 	Cron     string
 	Timezone string
 	Params   string // name=value lines
