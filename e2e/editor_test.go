@@ -99,6 +99,22 @@ func setField(t *testing.T, ctx context.Context, sel, value string) {
 	quiet(t, ctx)
 }
 
+// openEditor logs in and opens the editor on a stored composition.
+func openEditor(t *testing.T, s *server, name string) context.Context {
+	t.Helper()
+	ctx := browser(t)
+	login(t, ctx, s)
+	step(t, ctx, "open the editor on "+name, chromedp.Navigate(s.url+"/compositions/"+name+"/edit"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=canvas]`)))
+	return ctx
+}
+
+// docValue reads the editor's YAML, its state.
+func docValue(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return value(t, ctx, "#doc")
+}
+
 // TestBrowserEditor builds a composition in the editor by dragging task
 // types, fills its fields (one inherited from the context), sees a bad
 // value refused on its field with nothing saved, saves, runs it, changes

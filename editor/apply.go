@@ -94,7 +94,7 @@ func (d *Doc) Apply(e Edit) (Result, error) {
 		if e.Index >= len(e.Params) {
 			return res, fmt.Errorf("the form of parameter %d could not be read; reload the editor", e.Index+1)
 		}
-		err = onInput(d.SetParam(e.ParamNames[e.Index], e.Params[e.Index]), RowPrefix(OpParam, e.Index), "")
+		err = onInput(d.SetParamAt(e.Index, e.Params[e.Index]), RowPrefix(OpParam, e.Index), "")
 	case OpParamAdd:
 		res.Tab = "settings"
 		err = d.AddParam()
@@ -180,16 +180,15 @@ func (d *Doc) ApplyPending(e Edit) (string, []*InputError) {
 		refuse(d.SetSetting(key, value), InputName(OpSetting, key), value)
 	}
 	for i, edit := range e.Params {
-		pc := d.comp.Param(e.ParamNames[i])
-		if pc == nil {
-			continue
+		if i >= len(d.comp.Params) {
+			break
 		}
-		cur := ParamForm(*pc)
+		cur := ParamForm(d.comp.Params[i])
 		cur.HasDefault = edit.HasDefault
 		if edit == cur {
 			continue
 		}
-		refuse(d.SetParam(e.ParamNames[i], edit), RowPrefix(OpParam, i), "")
+		refuse(d.SetParamAt(i, edit), RowPrefix(OpParam, i), "")
 	}
 	for i, edit := range e.Schedules {
 		if i >= len(d.comp.Schedules) {

@@ -93,11 +93,12 @@ type Edit struct {
 	// by key: the selected task's fields, its keys (needs only when its
 	// boxes were shown, as a comma list) and the composition's settings.
 	Fields, TaskKeys, Settings map[string]string
-	// Params and Schedules hold the rows of the settings tab, in order;
-	// ParamNames the name of the param each row showed when it was drawn.
-	Params     []ParamEdit
-	ParamNames []string
-	Schedules  []ScheduleEdit
+	// Params and Schedules hold the rows of the settings tab, in order. A
+	// row names the param or schedule at its index, which stays the same
+	// while the row is on the page (adding or removing a row draws them all
+	// again), so that a row keeps its param after a rename.
+	Params    []ParamEdit
+	Schedules []ScheduleEdit
 }
 
 // DecodeEdit reads an action of the editor from the form the page posts.
@@ -140,7 +141,6 @@ func DecodeEdit(form url.Values) (Edit, error) {
 		if _, ok := form[p+"name"]; !ok {
 			break
 		}
-		e.ParamNames = append(e.ParamNames, form.Get(p+"orig"))
 		e.Params = append(e.Params, ParamEdit{
 			Name: form.Get(p + "name"), Type: form.Get(p + "type"), Required: form.Get(p+"required") == "true",
 			Default: formLines(form.Get(p + "default")), HasDefault: form.Get(p+"default") != "",

@@ -42,12 +42,11 @@ func TestDecodeEdit(t *testing.T) {
 		{"a layout", url.Values{"op": {"layout"}, "rows": {`[["a"],["new:shell","b"]]`}},
 			Edit{Op: OpLayout, Rows: [][]string{{"a"}, {"new:shell", "b"}}, Fields: map[string]string{}, TaskKeys: map[string]string{}, Settings: map[string]string{}}, ""},
 		{"rows of params and schedules", url.Values{"op": {"param"}, "index": {"1"},
-			"param-0-name": {"a"}, "param-0-orig": {"a"}, "param-1-name": {"b"}, "param-1-orig": {"b"}, "param-1-type": {"number"},
+			"param-0-name": {"a"}, "param-1-name": {"b"}, "param-1-type": {"number"},
 			"param-1-default": {"3"}, "param-1-required": {"true"}, "sched-0-cron": {"@daily"}, "sched-0-params": {"a=1\r\nb=2"}, "sched-0-catch_up": {"true"}},
 			Edit{Op: OpParam, Index: 1, Fields: map[string]string{}, TaskKeys: map[string]string{}, Settings: map[string]string{},
-				Params:     []ParamEdit{{Name: "a"}, {Name: "b", Type: "number", Default: "3", HasDefault: true, Required: true}},
-				ParamNames: []string{"a", "b"},
-				Schedules:  []ScheduleEdit{{Cron: "@daily", Params: "a=1\nb=2", CatchUp: true}}}, ""},
+				Params:    []ParamEdit{{Name: "a"}, {Name: "b", Type: "number", Default: "3", HasDefault: true, Required: true}},
+				Schedules: []ScheduleEdit{{Cron: "@daily", Params: "a=1\nb=2", CatchUp: true}}}, ""},
 		{"the YAML tab", url.Values{"op": {"yaml"}, "yaml": {"name: x\r\n"}},
 			Edit{Op: OpYAML, YAML: []byte("name: x\n"), Fields: map[string]string{}, TaskKeys: map[string]string{}, Settings: map[string]string{}}, ""},
 		{"a layout that is not JSON", url.Values{"op": {"layout"}, "rows": {"[["}}, Edit{}, "could not be read"},
@@ -121,7 +120,7 @@ func TestApply(t *testing.T) {
 			Result{Selected: "compile", Part: PartInspector}, []string{"id: compile"}, "", ""},
 		{"a setting", Edit{Op: OpSetting, Key: "timeout", Settings: map[string]string{"timeout": "soon"}},
 			Result{Part: PartSettings}, nil, "duration", "in-setting-timeout"},
-		{"a param", Edit{Op: OpParam, Index: 0, Params: []ParamEdit{{Name: "whom", Type: "string"}}, ParamNames: []string{"who"}},
+		{"a param", Edit{Op: OpParam, Index: 0, Params: []ParamEdit{{Name: "whom", Type: "string"}}},
 			Result{Part: PartSettings}, []string{"whom:"}, "", ""},
 		{"a param row that was not posted", Edit{Op: OpParam, Index: 3}, Result{Part: PartSettings}, nil, "parameter 4", ""},
 		{"add a param", Edit{Op: OpParamAdd}, Result{Tab: "settings"}, []string{"param_1:"}, "", ""},
@@ -177,7 +176,7 @@ func TestApplyPending(t *testing.T) {
 		"in-field-method":    {"POST"},
 		"in-setting-name":    {"demo"},
 		"in-setting-timeout": {"1h"},
-		"param-0-orig":       {"who"}, "param-0-name": {"who"}, "param-0-type": {"string"}, "param-0-default": {"there"},
+		"param-0-name":       {"who"}, "param-0-type": {"string"}, "param-0-default": {"there"},
 		"sched-0-cron": {"@hourly"},
 	})
 	if err != nil {
@@ -212,4 +211,35 @@ func TestApplyPending(t *testing.T) {
 		t.Errorf("refusals for unchanged forms: %v", errs)
 	}
 	unchanged(t, d, before)
+}
+
+// TestParamRowAfterRename: a param's row keeps naming its param after a
+// rename, for the later edits of the row and for a save.
+func TestParamRowAfterRename(t *testing.T) {
+	d := mustOpen(t, applySrc)
+	row := func(p ParamEdit) Edit { return Edit{Op: OpParam, Index: 0, Params: []ParamEdit{p}} }
+	steps := []ParamEdit{
+		{Name: "greet", Type: "string", Default: "world", HasDefault: true},
+		{Name: "greet", Type: "boolean", Default: "world", HasDefault: true}, // refused: not a boolean
+		{Name: "greet", Type: "boolean", Default: "false", HasDefault: true},
+		{Name: "shout", Type: "boolean", Default: "false", HasDefault: true, Description: "Loudly"},
+	}
+	for i, p := range steps {
+		_, err := d.Apply(row(p))
+		if (err != nil) != (i == 1) {
+			t.Fatalf("step %d: %v", i+1, err)
+		}
+	}
+	c := d.Composition()
+	if len(c.Params) != 1 || c.Params[0].Name != "shout" || c.Params[0].Type != "boolean" || c.Params[0].Default != false || c.Params[0].Description != "Loudly" {
+		t.Fatalf("params = %+v", c.Params)
+	}
+	// A save with the row renamed again and not sent.
+	e, _ := DecodeEdit(url.Values{"param-0-name": {"quiet"}, "param-0-type": {"boolean"}, "param-0-default": {"true"}, "param-0-description": {"Loudly"}})
+	if _, errs := d.ApplyPending(e); len(errs) != 0 {
+		t.Fatalf("pending: %v", errs)
+	}
+	if p := d.Composition().Params; len(p) != 1 || p[0].Name != "quiet" || p[0].Default != true {
+		t.Errorf("params after the save = %+v", p)
+	}
 }
