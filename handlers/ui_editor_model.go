@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -22,6 +23,8 @@ func (h *Handler) editorModel(r *http.Request, st *editorState) pages.Editor {
 		if v, err := h.store.GetCompositionVersion(r.Context(), st.orig, st.base); err == nil {
 			m.Dirty = !bytes.Equal([]byte(v.Source), d.Source())
 		}
+	} else {
+		m.Dirty = !pristine(d)
 	}
 	if err := d.Editable(); err != nil {
 		m.Blocked = capitalize(err.Error()) + "."
@@ -58,6 +61,13 @@ func (h *Handler) editorModel(r *http.Request, st *editorState) pages.Editor {
 	}
 	m.Settings = settingsModel(d)
 	return m
+}
+
+// pristine reports whether a new composition is still as the editor
+// started it: nothing in it worth asking about before leaving.
+func pristine(d *editor.Doc) bool {
+	name := docName(d)
+	return strings.HasPrefix(name, "new-composition") && string(d.Source()) == fmt.Sprintf(newCompositionYAML, name)
 }
 
 // editorOps are the names of the editor's actions, for the page.
