@@ -29,7 +29,29 @@
     if (canvas) canvas.classList.toggle("dragging", on);
   }
 
+  // hold keeps every drop zone at its height from the moment a card or type
+  // is pressed until the drag is over, so that the placeholder moving
+  // between rows (a row left empty, a row that wraps) moves no zone under
+  // the pointer: the drop lands where the placeholder shows it. The
+  // server's answer draws the canvas afresh.
+  function hold(on) {
+    var zones = document.querySelectorAll("#canvas [data-drop]");
+    var heights = [];
+    zones.forEach(function (el) { heights.push(on ? el.getBoundingClientRect().height + "px" : ""); });
+    zones.forEach(function (el, i) { el.style.height = heights[i]; });
+  }
+
+  var started = false;
+  function choose() {
+    started = false;
+    hold(true);
+  }
+  function unchoose() {
+    if (!started) hold(false); // a press without a drag
+  }
+
   function start() {
+    started = true;
     before = JSON.stringify(rows());
     dragging(true);
   }
@@ -43,7 +65,10 @@
     setTimeout(function () {
       pending = false;
       var now = JSON.stringify(rows());
-      if (now === before) return;
+      if (now === before) {
+        hold(false);
+        return;
+      }
       before = now;
       var canvas = document.getElementById("canvas");
       htmx.ajax("POST", "/editor", {
@@ -57,8 +82,10 @@
 
   // Sortable's own pointer handling (forceFallback) rather than the
   // browser's drag and drop: it behaves the same in every browser, on
-  // touch screens, and under automation.
-  var common = { animation: 120, forceFallback: true, fallbackTolerance: 4 };
+  // touch screens, and under automation. No animation: Sortable ignores
+  // the pointer over a card while it glides, which could leave the
+  // placeholder short of where the pointer is.
+  var common = { animation: 0, forceFallback: true, fallbackTolerance: 4 };
 
   function options(extra) {
     var o = {};
@@ -77,8 +104,13 @@
         draggable: "[data-new-type]",
         filter: "button",
         preventOnFilter: false,
+        onChoose: choose,
+        onUnchoose: unchoose,
         onStart: start,
-        onEnd: function () { dragging(false); },
+        onEnd: function (evt) {
+          dragging(false);
+          if (evt.to === evt.from) hold(false); // dropped outside the canvas
+        },
       }));
     });
     document.querySelectorAll("#canvas [data-drop]").forEach(function (el) {
@@ -88,6 +120,8 @@
         draggable: "[data-task-id],[data-new-type]",
         handle: "[data-handle]",
         ghostClass: "drag-ghost",
+        onChoose: choose,
+        onUnchoose: unchoose,
         onStart: start,
         onEnd: send,
         onAdd: send,
