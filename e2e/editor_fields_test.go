@@ -99,3 +99,66 @@ func TestBrowserEditorMapField(t *testing.T) {
 		t.Errorf("with fail_lint=true the child should fail its test, not the call: %s: %s", got.Status, got.Error)
 	}
 }
+
+// TestBrowserEditorMissingComposition: a composition task that calls a
+// composition that is not stored shows a warning on its field, with the
+// name it may have meant; the warning does not stop a save and says so,
+// and it goes once the composition is stored.
+func TestBrowserEditorMissingComposition(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, filepath.Join(dir, "data"))
+	s.call("PUT", "/api/v1/compositions/lint", lintYAML, 201, nil)
+	s.call("PUT", "/api/v1/compositions/caller", callerYAML, 201, nil)
+	ctx := openEditor(t, s, "caller")
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("[data-testid=field-warning], [data-testid=warning-count]").length`)); n != 0 {
+		t.Fatalf("a call to a stored composition is warned about")
+	}
+
+	click(t, ctx, `[data-testid="card-call_lint"] .task-main`, chromedp.WaitVisible(chromedp.CSS(`#in-field-name`)))
+	setField(t, ctx, `#in-field-name`, "lnit")
+	eventually(t, ctx, "the missing composition is marked on its field",
+		`!!document.querySelector("[data-testid=field-field-name] [data-testid=field-warning]")`)
+	warning := text(t, ctx, `[data-testid=field-field-name] [data-testid=field-warning]`)
+	for _, want := range []string{`"lnit"`, "is not stored yet", `did you mean "lint"?`, "does not stop a save"} {
+		if !strings.Contains(warning, want) {
+			t.Errorf("warning %q lacks %q", warning, want)
+		}
+	}
+	if got := text(t, ctx, `[data-testid=warning-count]`); !strings.Contains(got, "1 warning") {
+		t.Errorf("warning count = %q", got)
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("[data-testid=problem-count], [data-testid=field-error]").length`)); n != 0 {
+		t.Errorf("the warning counts as a problem")
+	}
+	if got := text(t, ctx, `[data-testid="card-call_lint"] [data-testid=card-warnings]`); got != "1" {
+		t.Errorf("card warnings = %q", got)
+	}
+
+	// The composition to start on a failure is checked too.
+	click(t, ctx, `[data-testid=tab-settings]`, chromedp.WaitVisible(chromedp.CSS(`[name="in-setting-on_failure.composition"]`)))
+	setField(t, ctx, `[name="in-setting-on_failure.composition"]`, "alert")
+	eventually(t, ctx, "the missing on_failure composition is marked on its field",
+		`(document.querySelector('[data-testid="field-setting-on_failure.composition"] [data-testid=field-warning]') || {textContent: ""}).textContent.includes('"alert"')`)
+
+	// Warnings do not stop a save.
+	click(t, ctx, `[data-testid=save]`, chromedp.WaitVisible(chromedp.CSS(`[data-testid=editor-notice]`)))
+	if notice := text(t, ctx, `[data-testid=editor-notice]`); !strings.Contains(notice, "Saved version 2") || !strings.Contains(notice, "2 warnings") {
+		t.Errorf("notice after saving with warnings = %q", notice)
+	}
+	var saved struct{ Version int }
+	s.call("GET", "/api/v1/compositions/caller", "", 200, &saved)
+	if saved.Version != 2 {
+		t.Fatalf("saved version = %d", saved.Version)
+	}
+
+	// Once lnit is stored, its warning goes.
+	s.call("PUT", "/api/v1/compositions/lnit", strings.Replace(lintYAML, "name: lint", "name: lnit", 1), 201, nil)
+	step(t, ctx, "reopen", chromedp.Navigate(s.url+"/compositions/caller/edit"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=canvas]`)))
+	click(t, ctx, `[data-testid="card-call_lint"] .task-main`, chromedp.WaitVisible(chromedp.CSS(`#in-field-name`)))
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("[data-testid=field-field-name] [data-testid=field-warning]").length`)); n != 0 {
+		t.Errorf("the call to a stored composition is still warned about")
+	}
+	if got := text(t, ctx, `[data-testid=warning-count]`); !strings.Contains(got, "1 warning") {
+		t.Errorf("warning count with only on_failure left = %q", got)
+	}
+}

@@ -15,7 +15,17 @@ import (
 // is placed on one of the task's values, or within the task's lines. It is
 // nil when the YAML cannot be read or there is no such task.
 func (d *Doc) ProblemsFor(taskID string) map[string][]string {
-	c := d.comp
+	return filedFor(d.comp, d.probs, taskID)
+}
+
+// WarningsFor is ProblemsFor for the task's Warnings.
+func (d *Doc) WarningsFor(taskID string) map[string][]string {
+	return filedFor(d.comp, d.Warnings(), taskID)
+}
+
+// filedFor files the problems of probs that concern a task, as
+// ProblemsFor says.
+func filedFor(c *composition.Composition, probs composition.Problems, taskID string) map[string][]string {
 	if c == nil {
 		return nil
 	}
@@ -53,7 +63,7 @@ func (d *Doc) ProblemsFor(taskID string) map[string][]string {
 		}
 	}
 	out := map[string][]string{}
-	for _, p := range d.probs {
+	for _, p := range probs {
 		if p.Line == 0 {
 			continue
 		}
@@ -168,6 +178,11 @@ func (d *Doc) Inherited(taskID, field string) (Inherited, bool) {
 // Path, or else by the most specific key found where it points.
 func (d *Doc) SettingProblems() map[string][]string {
 	return settingProblems(d.comp, d.probs)
+}
+
+// SettingWarnings is SettingProblems for the Warnings.
+func (d *Doc) SettingWarnings() map[string][]string {
+	return settingProblems(d.comp, d.Warnings())
 }
 
 func settingProblems(c *composition.Composition, probs composition.Problems) map[string][]string {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,8 +46,12 @@ func (h *Handler) editorNew(w http.ResponseWriter, r *http.Request) {
 		}
 		name = fmt.Sprintf("new-composition-%d", n)
 	}
-	st := &editorState{doc: editor.Open(fmt.Appendf(nil, newCompositionYAML, name), h.engine.Catalog()), tab: "canvas"}
-	h.renderEditorPage(w, r, st, "")
+	doc, err := h.openDoc(r.Context(), fmt.Appendf(nil, newCompositionYAML, name))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.renderEditorPage(w, r, &editorState{doc: doc, tab: "canvas"}, "")
 }
 
 // editorOpen opens the editor on a stored composition's current version.
@@ -56,13 +61,21 @@ func (h *Handler) editorOpen(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	st := &editorState{doc: editor.Open([]byte(v.Source), h.engine.Catalog()), base: v.Version, orig: v.Name, tab: "canvas"}
+	doc, err := h.openDoc(r.Context(), []byte(v.Source))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	st := &editorState{doc: doc, base: v.Version, orig: v.Name, tab: "canvas"}
 	if rows := st.doc.Rows(); len(rows) > 0 {
 		st.selected = rows[0][0].ID
 	}
 	notice := ""
 	if saved := r.URL.Query().Get("saved"); saved != "" {
 		notice = "Saved version " + saved + "."
+		if n := len(doc.Warnings()); n > 0 {
+			notice += fmt.Sprintf(" It has %d %s, marked in amber: warnings do not stop a save, but see to them before a run gets there.", n, plural(n, "warning", "warnings"))
+		}
 	}
 	h.renderEditorPage(w, r, st, notice)
 }
@@ -84,6 +97,18 @@ func (h *Handler) renderEditorPage(w http.ResponseWriter, r *http.Request, st *e
 	h.render(w, r, http.StatusOK, pages.EditorScreen(m))
 }
 
+// openDoc opens the editor on src, knowing the stored compositions, which
+// its warnings check the names it calls against.
+func (h *Handler) openDoc(ctx context.Context, src []byte) (*editor.Doc, error) {
+	names, err := h.store.CompositionNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := editor.Open(src, h.engine.Catalog())
+	d.KnowCompositions(names)
+	return d, nil
+}
+
 // readEditorState reads the editor's form.
 func (h *Handler) readEditorState(w http.ResponseWriter, r *http.Request) (*editorState, error) {
 	// The YAML travels twice (the state and the YAML tab), and forms add
@@ -101,8 +126,12 @@ func (h *Handler) readEditorState(w http.ResponseWriter, r *http.Request) (*edit
 	if !slices.Contains([]string{"canvas", "yaml", "settings"}, tab) {
 		tab = "canvas"
 	}
+	d, err := h.openDoc(r.Context(), []byte(doc))
+	if err != nil {
+		return nil, err
+	}
 	return &editorState{
-		doc:     editor.Open([]byte(doc), h.engine.Catalog()),
+		doc:     d,
 		base:    base,
 		orig:    r.PostFormValue("orig"),
 		tab:     tab,

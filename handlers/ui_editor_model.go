@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -32,6 +33,9 @@ func (h *Handler) editorModel(r *http.Request, st *editorState) pages.Editor {
 	m.Palette = h.palette()
 	for _, p := range d.Problems() {
 		m.Problems = append(m.Problems, pages.EditorProblem{Line: p.Line, Col: p.Col, Message: p.Message})
+	}
+	for _, p := range d.Warnings() {
+		m.Warnings = append(m.Warnings, pages.EditorProblem{Line: p.Line, Col: p.Col, Message: p.Message})
 	}
 	m.ProblemCount = len(m.Problems)
 	if c == nil {
@@ -126,6 +130,9 @@ func (h *Handler) taskCard(d *editor.Doc, t *composition.Task, above []string, s
 	for _, msgs := range d.ProblemsFor(t.ID) {
 		card.Problems += len(msgs)
 	}
+	for _, msgs := range d.WarningsFor(t.ID) {
+		card.Warnings += len(msgs)
+	}
 	if len(above) > 0 && !sameIDs(t.Needs, above) {
 		card.Needs = strings.Join(t.Needs, ", ")
 		if card.Needs == "" {
@@ -145,7 +152,7 @@ func sameIDs(a, b []string) bool {
 // inspector builds the form of one task from its type's manifest.
 func (h *Handler) inspector(d *editor.Doc, t *composition.Task) *pages.Inspector {
 	in := &pages.Inspector{ID: t.ID, Type: t.Type, Icon: "box"}
-	probs := d.ProblemsFor(t.ID)
+	probs, warns := d.ProblemsFor(t.ID), d.WarningsFor(t.ID)
 	shown := map[string]bool{}
 	spec, ok := h.engine.Catalog().TaskType(t.Type)
 	if !ok {
@@ -155,7 +162,7 @@ func (h *Handler) inspector(d *editor.Doc, t *composition.Task) *pages.Inspector
 		in.TypeHTML = markdown(spec.Description)
 		for _, f := range spec.Fields {
 			ef := withField(t, f)
-			ef.Errors = probs["with."+f.Name]
+			ef.Errors, ef.Warnings = probs["with."+f.Name], warns["with."+f.Name]
 			shown["with."+f.Name] = true
 			if _, set := editor.FieldValue(t, f); !set {
 				if inh, ok := d.Inherited(t.ID, f.Name); ok {
@@ -178,7 +185,7 @@ func (h *Handler) inspector(d *editor.Doc, t *composition.Task) *pages.Inspector
 			continue // a with field of shell tasks
 		}
 		ef := taskField(t, key)
-		ef.Errors = probs[key]
+		ef.Errors, ef.Warnings = probs[key], warns[key]
 		shown[key] = true
 		in.TaskFields = append(in.TaskFields, ef)
 	}
@@ -196,6 +203,11 @@ func (h *Handler) inspector(d *editor.Doc, t *composition.Task) *pages.Inspector
 	for _, k := range keys {
 		if !shown[k] {
 			in.Problems = append(in.Problems, probs[k]...)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(warns)) {
+		if !shown[k] {
+			in.Warnings = append(in.Warnings, warns[k]...)
 		}
 	}
 	return in
@@ -299,10 +311,10 @@ func settingsModel(d *editor.Doc) pages.Settings {
 		return s
 	}
 	s.PreviewHTML = markdown(c.Description)
-	byKey := d.SettingProblems()
+	byKey, warns := d.SettingProblems(), d.SettingWarnings()
 	for _, key := range editor.SettingKeys {
 		l := settingLabels[key]
-		ef := pages.EditField{Op: string(editor.OpSetting), Key: key, Name: editor.InputName(editor.OpSetting, key), Label: l[0], Kind: l[1], Note: l[2], Value: editor.SettingValue(c, key), Errors: byKey[key]}
+		ef := pages.EditField{Op: string(editor.OpSetting), Key: key, Name: editor.InputName(editor.OpSetting, key), Label: l[0], Kind: l[1], Note: l[2], Value: editor.SettingValue(c, key), Errors: byKey[key], Warnings: warns[key]}
 		if ef.Label == "" {
 			ef.Label, ef.Kind = key, "text"
 		}
@@ -331,6 +343,6 @@ func settingsModel(d *editor.Doc) pages.Settings {
 		}
 		s.Schedules = append(s.Schedules, row)
 	}
-	s.Errors = byKey[""]
+	s.Errors, s.Warnings = byKey[""], warns[""]
 	return s
 }

@@ -22,13 +22,16 @@ type Editor struct {
 	Error    string // what went wrong with the last action
 	Notice   string
 	// Blocked says why the canvas and forms cannot change the YAML now.
-	Blocked      string
-	Palette      []PaletteGroup
-	Rows         [][]Card
-	RowComplete  bool
-	Inspector    *Inspector
-	Settings     Settings
-	Problems     []EditorProblem
+	Blocked     string
+	Palette     []PaletteGroup
+	Rows        [][]Card
+	RowComplete bool
+	Inspector   *Inspector
+	Settings    Settings
+	Problems    []EditorProblem
+	// Warnings are what may go wrong but does not stop a save, such as a
+	// call to a composition that does not exist yet.
+	Warnings     []EditorProblem
 	Conflict     *Conflict
 	ProblemCount int
 	Ops          EditorOps
@@ -64,6 +67,7 @@ type Card struct {
 	Type     string
 	Icon     string
 	Problems int
+	Warnings int
 	Selected bool
 	Summary  string // a short view of what it does (the script's first line, the URL)
 	Needs    string // its needs, when they differ from the whole row above
@@ -80,6 +84,7 @@ type Inspector struct {
 	Fields      []EditField
 	TaskFields  []EditField
 	Problems    []string // about the task as a whole
+	Warnings    []string // about the task as a whole
 	NeedOptions []NeedOption
 }
 
@@ -108,6 +113,7 @@ type EditField struct {
 	From        string // the task that sets that key
 	Note        string
 	Errors      []string
+	Warnings    []string // do not stop a save
 }
 
 // DOMID is the id of the field's input: its name.
@@ -123,6 +129,7 @@ type Settings struct {
 	Schedules   []ScheduleRow
 	PreviewHTML string // the description rendered
 	Errors      []string
+	Warnings    []string
 }
 
 // ParamRow is one param in the settings. Its inputs are named Prefix and
