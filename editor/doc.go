@@ -83,6 +83,10 @@ func (d *Doc) KnowCompositions(names []string) {
 	d.known = append([]string{}, names...)
 }
 
+// KnownCompositions returns the compositions KnowCompositions was told,
+// for the form to offer as the names a task may call.
+func (d *Doc) KnownCompositions() []string { return d.known }
+
 // Warnings returns what may go wrong but does not stop a save: the
 // compositions the document names that are not stored yet
 // (composition.CheckCompositions), sorted, each with the Path of its value.

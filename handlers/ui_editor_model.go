@@ -160,9 +160,13 @@ func (h *Handler) inspector(d *editor.Doc, t *composition.Task) *pages.Inspector
 	} else {
 		in.Icon = spec.Icon
 		in.TypeHTML = markdown(spec.Description)
+		in.Exports = spec.Exports
 		for _, f := range spec.Fields {
 			ef := withField(t, f)
 			ef.Errors, ef.Warnings = probs["with."+f.Name], warns["with."+f.Name]
+			if f.NamesComposition {
+				ef.Suggestions = d.KnownCompositions()
+			}
 			shown["with."+f.Name] = true
 			if _, set := editor.FieldValue(t, f); !set {
 				if inh, ok := d.Inherited(t.ID, f.Name); ok {

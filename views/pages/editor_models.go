@@ -79,8 +79,9 @@ type Inspector struct {
 	ID          string
 	Type        string
 	Icon        string
-	TypeHTML    string // the type's description, as HTML
-	Unknown     bool   // the type is not installed: its fields cannot be set here
+	TypeHTML    string   // the type's description, as HTML
+	Exports     []string // the context keys the type sets, for later tasks
+	Unknown     bool     // the type is not installed: its fields cannot be set here
 	Fields      []EditField
 	TaskFields  []EditField
 	Problems    []string // about the task as a whole
@@ -114,6 +115,7 @@ type EditField struct {
 	Note        string
 	Errors      []string
 	Warnings    []string // do not stop a save
+	Suggestions []string // values to offer as the input is typed (the stored compositions, for a field naming one)
 }
 
 // DOMID is the id of the field's input: its name.
