@@ -2,8 +2,13 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
+
+	"baton/editor"
 )
 
 // TestEditorHostileForms: a form the editor cannot read is answered with
@@ -46,5 +51,38 @@ func TestEditorHostileForms(t *testing.T) {
 				t.Errorf("the YAML changed:\n%s", got)
 			}
 		})
+	}
+}
+
+// TestEditorPagePostsKnownOps: every action the editor's pages post (in
+// hx-vals, and the ones editor.js reads from data-*-op) is one package
+// editor decodes, and between them the pages post every one.
+func TestEditorPagePostsKnownOps(t *testing.T) {
+	a, c := newEditorAPI(t)
+	for _, name := range []string{"release-webapp", "nightly-cleanup"} {
+		src, err := os.ReadFile("../examples/" + name + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.do("PUT", "/api/v1/compositions/"+name, string(src), http.StatusCreated, nil)
+	}
+	opRe := regexp.MustCompile(`&#34;op&#34;:&#34;([a-z-]+)&#34;|"op":"([a-z-]+)"|data-(?:layout-)?op="([a-z-]+)"`)
+	seen := map[string]bool{}
+	for _, path := range []string{"/compositions/release-webapp/edit", "/compositions/nightly-cleanup/edit", "/editor/new"} {
+		_, page := a.page(c, "GET", path, nil)
+		for _, m := range opRe.FindAllStringSubmatch(page, -1) {
+			op := m[1] + m[2] + m[3]
+			seen[op] = true
+			if _, err := editor.DecodeEdit(url.Values{"op": {op}, "index": {"0"}, "dir": {"1"}, "rows": {"[]"}}); err != nil {
+				t.Errorf("%s posts op %q: %v", path, op, err)
+			}
+		}
+	}
+	for _, op := range []editor.Op{editor.OpSelect, editor.OpLayout, editor.OpAdd, editor.OpMove, editor.OpDuplicate, editor.OpRemove,
+		editor.OpField, editor.OpTask, editor.OpSetting, editor.OpParam, editor.OpParamAdd, editor.OpParamRemove,
+		editor.OpSchedule, editor.OpScheduleAdd, editor.OpScheduleRemove, editor.OpYAML} {
+		if !seen[string(op)] {
+			t.Errorf("no page posts op %q (seen %v)", op, seen)
+		}
 	}
 }
