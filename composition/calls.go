@@ -1,6 +1,7 @@
 package composition
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -33,7 +34,10 @@ func CheckCompositions(c *Composition, cat Catalog, known []string, where string
 		if c.Name != "" {
 			candidates = append(candidates, c.Name)
 		}
-		return didYouMean(name, candidates)
+		if s := suggest(name, candidates); s != "" {
+			return fmt.Sprintf("; did you mean %q?", s)
+		}
+		return ""
 	}
 	if cat != nil {
 		for i, t := range c.Tasks {
