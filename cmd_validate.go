@@ -27,6 +27,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return exitBadArgs
 	}
 	bad := 0
+	siblings := map[string][]string{} // directory: the valid compositions in it
 	for _, file := range files {
 		reg, err := loadPlugins(plugins, []string{filepath.Dir(file)}, "")
 		if err != nil {
@@ -38,9 +39,24 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 			bad++
 			continue
 		}
-		if _, err := composition.Load(file, src, reg); err != nil {
+		c, err := composition.Load(file, src, reg)
+		if err != nil {
 			fmt.Fprintln(stderr, err)
 			bad++
+			continue
+		}
+		dir := filepath.Dir(file)
+		known, ok := siblings[dir]
+		if !ok {
+			known = compositionsIn(dir, reg)
+			siblings[dir] = known
+		}
+		warnings := composition.CheckCompositions(c, reg, known, "is not among the compositions of "+dir+"/")
+		for _, w := range warnings {
+			fmt.Fprintf(stderr, "%s:%d:%d: warning: %s\n", file, w.Line, w.Col, w.Message)
+		}
+		if len(warnings) > 0 {
+			fmt.Fprintf(stdout, "%s: ok, with %d %s\n", file, len(warnings), plural(len(warnings), "warning", "warnings"))
 			continue
 		}
 		fmt.Fprintf(stdout, "%s: ok\n", file)
@@ -50,6 +66,31 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// compositionsIn returns the names of the valid compositions in dir, the
+// ones `baton run` of a file there can call.
+func compositionsIn(dir string, reg *plugin.Registry) []string {
+	matches, _ := filepath.Glob(filepath.Join(dir, "*.y*ml"))
+	var names []string
+	for _, m := range matches {
+		src, err := os.ReadFile(m)
+		if err != nil {
+			continue
+		}
+		if c, err := composition.Load(m, src, reg); err == nil {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+// plural returns one or many as n asks.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // loadPlugins builds a registry from the plugin search path: the explicit

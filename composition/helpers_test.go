@@ -41,9 +41,13 @@ func testCatalog() fakeCatalog {
 			{Name: "message", Type: TypeText},
 		}},
 		{Name: "composition", Control: true, Fields: []FieldSpec{
-			{Name: "name", Type: TypeString, Required: true},
+			{Name: "name", Type: TypeString, Required: true, NamesComposition: true},
 			{Name: "params", Type: TypeMap},
 			{Name: "wait", Type: TypeBoolean, Default: true},
+		}},
+		{Name: "wait", Control: true, Fields: []FieldSpec{
+			{Name: "composition", Type: TypeString, NamesComposition: true},
+			{Name: "run", Type: TypeString},
 		}},
 		{Name: "cloud.provision", Fields: []FieldSpec{
 			{Name: "count", Type: TypeNumber, Default: 1},

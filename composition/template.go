@@ -70,6 +70,21 @@ func HasExpr(s string) bool {
 	return strings.Contains(s, "${{")
 }
 
+// IsSingleExpr reports whether s is one ${{ }} expression with nothing but
+// blanks around it. Such a value evaluates to the expression's own value (a
+// number, a list, a map); any other text holding ${{ }} evaluates to text.
+func IsSingleExpr(s string) bool {
+	if !HasExpr(s) {
+		return false
+	}
+	segs, err := splitTemplate(s)
+	if err != nil {
+		return false
+	}
+	_, ok := singleExpr(segs)
+	return ok
+}
+
 // splitTemplate splits s into literal text and the expressions in ${{ }}.
 // An expression ends at the first "}}" outside its string literals and
 // braces, so ${{ {"a": {"b": 1}} }} is one expression.

@@ -135,6 +135,10 @@ type FieldSpec struct {
 	// once it has the field's type: validation reports what the task
 	// would fail on at run time.
 	Check func(v any) error `json:"-"`
+	// NamesComposition marks a field whose value is the name of a
+	// composition, which the task runs or waits for: CheckCompositions
+	// warns when none of that name is known.
+	NamesComposition bool `json:"-"`
 }
 
 // TypeSpec describes a task type: a built-in or one task of a plugin.

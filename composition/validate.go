@@ -150,8 +150,15 @@ func (v *validator) checkFields(i int, t *Task, spec *TypeSpec) {
 			v.probs.add(v.at(path+".with."+key), "unknown field %q in %s (type %s)%s", key, label, t.Type, DidYouMean(key, names))
 			continue
 		}
-		if val == nil || containsExpr(val) {
+		if val == nil {
 			continue
+		}
+		if containsExpr(val) {
+			if s, ok := val.(string); ok && f.Type == TypeMap && !IsSingleExpr(s) && !strings.HasPrefix(strings.TrimSpace(s), "{") {
+				v.probs.add(v.fieldPos(i, t, key), "field %q in %s is a map, but %s is text with ${{ }} inside, which gives text, not a map; "+
+					"write one `name: value` per line under %s:, or make the whole value one ${{ }} expression", key, label, describeValue(s), key)
+			}
+			continue // the rest is checked at run time
 		}
 		if _, err := f.coerceChecked(val); err != nil {
 			v.probs.add(v.fieldPos(i, t, key), "field %q in %s: %v", key, label, err)

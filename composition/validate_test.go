@@ -87,6 +87,11 @@ func TestValidateProblems(t *testing.T) {
 			[]string{`7:23: facts in requires of task a: unexpected token EOF`}},
 		{"facts sees only facts", "  - id: a\n    run: x\n    requires: {facts: 'params.version == \"1\"'}\n",
 			[]string{`7:23: facts in requires of task a: unknown name params`}},
+		{"a map written as text with an expression", "  - id: a\n    type: composition\n    with: {name: n, params: \"fail=${{ params.version }}\"}\n",
+			[]string{`7:29: field "params" in task a is a map, but "fail=${{ params.version }}" is text with ${{ }} inside, which gives text, not a map; write one ` +
+				"`name: value`" + ` per line under params:, or make the whole value one ${{ }} expression`}},
+		{"a map as one expression", "  - id: a\n    type: composition\n    with: {name: n, params: \"${{ params.version }}\"}\n", nil},
+		{"a map as JSON with an expression", "  - id: a\n    type: composition\n    with: {name: n, params: '{\"a\": \"${{ params.version }}\"}'}\n", nil},
 		{"nested with values", "  - id: a\n    type: composition\n    with:\n      name: n\n      params: {a: {b: [\"${{ params.nope }}\"]}}\n",
 			[]string{`9:24: params.nope: unknown param "nope"`}},
 	}

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -35,33 +34,14 @@ func center(t *testing.T, ctx context.Context, sel string) (float64, float64) {
 }
 
 // drag presses the mouse on from, moves it in steps onto to, and lets go,
-// as a person drags.
+// as a person drags: aiming where to shows before the drag starts.
 func drag(t *testing.T, ctx context.Context, from, to string) {
 	t.Helper()
 	step(t, ctx, "show "+from, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).scrollIntoView({block: "nearest"})`, from)))
-	x1, y1 := center(t, ctx, from)
 	quiet(t, ctx)
-	step(t, ctx, "press on "+from, chromedp.MouseEvent(chromedp.MousePressed, x1, y1, chromedp.ButtonLeft, chromedp.ClickCount(1)))
-	// The target is measured after the press: the canvas widens its drop
-	// zones once a drag starts.
-	for i := 1; i <= 3; i++ {
-		step(t, ctx, "start the drag", chromedp.MouseEvent(chromedp.MouseMoved, x1+float64(3*i), y1+float64(3*i), chromedp.ButtonLeft))
-		time.Sleep(30 * time.Millisecond)
-	}
 	x2, y2 := center(t, ctx, to)
-	const steps = 12
-	for i := 1; i <= steps; i++ {
-		x := x1 + (x2-x1)*float64(i)/steps
-		y := y1 + (y2-y1)*float64(i)/steps
-		step(t, ctx, "drag towards "+to, chromedp.MouseEvent(chromedp.MouseMoved, x, y, chromedp.ButtonLeft))
-		time.Sleep(25 * time.Millisecond)
-	}
-	// Linger over the target, as a hand does, so that the drop zone
-	// notices the pointer.
-	for _, d := range []float64{-2, 2, 0} {
-		step(t, ctx, "hover over "+to, chromedp.MouseEvent(chromedp.MouseMoved, x2+d, y2, chromedp.ButtonLeft))
-		time.Sleep(60 * time.Millisecond)
-	}
+	x1, y1 := press(t, ctx, from)
+	moveTo(t, ctx, x1, y1, x2, y2)
 	step(t, ctx, "drop on "+to, chromedp.MouseEvent(chromedp.MouseReleased, x2, y2, chromedp.ButtonLeft, chromedp.ClickCount(1)))
 }
 
@@ -97,6 +77,22 @@ func setField(t *testing.T, ctx context.Context, sel, value string) {
 		t.Fatalf("set %s: %v", sel, err)
 	}
 	quiet(t, ctx)
+}
+
+// openEditor logs in and opens the editor on a stored composition.
+func openEditor(t *testing.T, s *server, name string) context.Context {
+	t.Helper()
+	ctx := browser(t)
+	login(t, ctx, s)
+	step(t, ctx, "open the editor on "+name, chromedp.Navigate(s.url+"/compositions/"+name+"/edit"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=canvas]`)))
+	return ctx
+}
+
+// docValue reads the editor's YAML, its state.
+func docValue(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return value(t, ctx, "#doc")
 }
 
 // TestBrowserEditor builds a composition in the editor by dragging task

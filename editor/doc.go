@@ -6,8 +6,11 @@
 // canonical and keeps the comments people wrote.
 //
 // It does no HTTP and no HTML: the web UI posts each action with the page's
-// current YAML, the server opens a Doc on it, applies the action here and
-// renders Source, Problems and Rows.
+// current YAML and what its forms hold; the server opens a Doc on the YAML,
+// reads the action with DecodeEdit, applies it with Apply (or, on a save,
+// ApplyPending) and renders Source, Problems and Rows. The names of the
+// actions (Op) and of the page's inputs (InputName, RowPrefix) are defined
+// here, and the server hands them to the views.
 //
 // A Doc is not safe for concurrent use; each request opens its own.
 package editor
@@ -32,6 +35,9 @@ type Doc struct {
 	// (an unknown key, a value of the wrong kind). Editing through the model
 	// would drop that text, so edits are refused until the YAML is fixed.
 	lost composition.Problems
+	// known holds the compositions that exist, once KnowCompositions has
+	// been told them; nil means nothing is known and nothing is checked.
+	known []string
 }
 
 // Open reads a composition's YAML. It never fails: a document that cannot be
@@ -69,6 +75,27 @@ func (d *Doc) Composition() *composition.Composition { return d.comp }
 // Problems returns the problems of parsing and validating the source, sorted,
 // with lines and columns in Source.
 func (d *Doc) Problems() composition.Problems { return d.probs }
+
+// KnowCompositions tells the document which compositions exist (a server's
+// stored ones), so that Warnings can name the compositions it calls that do
+// not. Until it is called, Warnings checks nothing.
+func (d *Doc) KnowCompositions(names []string) {
+	d.known = append([]string{}, names...)
+}
+
+// KnownCompositions returns the compositions KnowCompositions was told,
+// for the form to offer as the names a task may call.
+func (d *Doc) KnownCompositions() []string { return d.known }
+
+// Warnings returns what may go wrong but does not stop a save: the
+// compositions the document names that are not stored yet
+// (composition.CheckCompositions), sorted, each with the Path of its value.
+func (d *Doc) Warnings() composition.Problems {
+	if d.known == nil || d.comp == nil {
+		return nil
+	}
+	return composition.CheckCompositions(d.comp, d.cat, d.known, "is not stored yet")
+}
 
 // ReplaceSource takes the text of the YAML tab as it is, even when it has
 // problems, as Open does.

@@ -209,16 +209,20 @@ func jsonText(v any) string {
 }
 
 // fieldFromText reads form text for a with field, typed by its spec. Empty
-// text means the field is not set (false). Text holding ${{ }} is kept as
-// it is, to be evaluated when the task runs. A list is one item per line,
-// or a JSON list; a map name=value lines, or a JSON object.
+// text means the field is not set (false). A list is one item per line, or
+// a JSON list; a map name=value lines, or a JSON object; their items and
+// values may hold ${{ }}, kept to be evaluated when the task runs. A list
+// or map field given as one whole ${{ }} expression, and a field of any
+// other type holding ${{ }}, keep the text as it is. Values holding ${{ }}
+// are checked for their shape only: their enum and the field's check apply
+// when the task runs.
 func fieldFromText(f *composition.FieldSpec, text string) (any, bool, error) {
 	text = formLines(text)
 	trimmed := strings.TrimSpace(text)
 	if trimmed == "" {
 		return nil, false, nil
 	}
-	if composition.HasExpr(text) {
+	if composition.HasExpr(text) && (composition.IsSingleExpr(text) || f.Type != composition.TypeList && f.Type != composition.TypeMap) {
 		return text, true, nil
 	}
 	var raw any = text
@@ -246,7 +250,11 @@ func fieldFromText(f *composition.FieldSpec, text string) (any, bool, error) {
 			raw = anyMap(m)
 		}
 	}
-	v, err := f.Coerce(raw)
+	spec := f
+	if holdsExpr(raw) {
+		spec = &composition.FieldSpec{Name: f.Name, Type: f.Type}
+	}
+	v, err := spec.Coerce(raw)
 	if err != nil {
 		return nil, false, err
 	}

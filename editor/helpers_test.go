@@ -51,12 +51,12 @@ func newCatalog() testCatalog {
 			{Name: "message", Type: composition.TypeText},
 		}},
 		{Name: "composition", Group: "Flow", Icon: "workflow", Control: true, Fields: []composition.FieldSpec{
-			{Name: "name", Type: composition.TypeString, Required: true},
+			{Name: "name", Type: composition.TypeString, Required: true, NamesComposition: true},
 			{Name: "params", Type: composition.TypeMap},
 			{Name: "wait", Type: composition.TypeBoolean, Default: true},
 		}},
 		{Name: "wait", Group: "Flow", Icon: "hourglass", Control: true, Fields: []composition.FieldSpec{
-			{Name: "composition", Type: composition.TypeString},
+			{Name: "composition", Type: composition.TypeString, NamesComposition: true},
 			{Name: "run", Type: composition.TypeString},
 		}},
 		{Name: "sleep", Group: "Flow", Icon: "clock", Control: true, Fields: []composition.FieldSpec{

@@ -15,7 +15,17 @@ import (
 // is placed on one of the task's values, or within the task's lines. It is
 // nil when the YAML cannot be read or there is no such task.
 func (d *Doc) ProblemsFor(taskID string) map[string][]string {
-	c := d.comp
+	return filedFor(d.comp, d.probs, taskID)
+}
+
+// WarningsFor is ProblemsFor for the task's Warnings.
+func (d *Doc) WarningsFor(taskID string) map[string][]string {
+	return filedFor(d.comp, d.Warnings(), taskID)
+}
+
+// filedFor files the problems of probs that concern a task, as
+// ProblemsFor says.
+func filedFor(c *composition.Composition, probs composition.Problems, taskID string) map[string][]string {
 	if c == nil {
 		return nil
 	}
@@ -53,7 +63,7 @@ func (d *Doc) ProblemsFor(taskID string) map[string][]string {
 		}
 	}
 	out := map[string][]string{}
-	for _, p := range d.probs {
+	for _, p := range probs {
 		if p.Line == 0 {
 			continue
 		}
@@ -159,4 +169,83 @@ func (d *Doc) Inherited(taskID, field string) (Inherited, bool) {
 		}
 	}
 	return Inherited{}, false
+}
+
+// SettingProblems returns the problems that are not about a task, for the
+// settings tab, by what they concern: a setting of SettingKeys ("timeout",
+// "requires.pool"), a param ("params.NAME"), a schedule ("schedules.N",
+// from 0), or "" for the composition as a whole. A problem is filed by its
+// Path, or else by the most specific key found where it points.
+func (d *Doc) SettingProblems() map[string][]string {
+	return settingProblems(d.comp, d.probs)
+}
+
+// SettingWarnings is SettingProblems for the Warnings.
+func (d *Doc) SettingWarnings() map[string][]string {
+	return settingProblems(d.comp, d.Warnings())
+}
+
+func settingProblems(c *composition.Composition, probs composition.Problems) map[string][]string {
+	out := map[string][]string{}
+	if c == nil {
+		return out
+	}
+	at := map[composition.Pos]string{}
+	for path, pos := range c.Pos {
+		if old, ok := at[pos]; !ok || len(path) > len(old) || len(path) == len(old) && path < old {
+			at[pos] = path
+		}
+	}
+	for _, p := range probs {
+		path := p.Path
+		if path == "" {
+			path = at[composition.Pos{Line: p.Line, Col: p.Col}]
+		}
+		if strings.HasPrefix(path, "tasks") {
+			continue
+		}
+		key := settingKey(path)
+		out[key] = append(out[key], p.Message)
+	}
+	return out
+}
+
+// settingKey maps a path to the setting, param or schedule it belongs to.
+func settingKey(path string) string {
+	parts := strings.Split(path, ".")
+	switch parts[0] {
+	case "params", "schedules":
+		if len(parts) > 1 {
+			return parts[0] + "." + parts[1]
+		}
+	case "workspace":
+		return "workspace.clean"
+	case "outputs":
+		return "outputs"
+	case "on_failure", "requires":
+		if len(parts) > 1 {
+			return parts[0] + "." + parts[1]
+		}
+		if parts[0] == "on_failure" {
+			return "on_failure.composition"
+		}
+	case "name", "description", "concurrency", "timeout":
+		return parts[0]
+	}
+	return ""
+}
+
+// DefaultContextKey returns the context key a field's manifest default
+// reads, such as "cloud.instances" for ${{ context.cloud.instances }}, and
+// whether it reads one. Inherited says which task sets it.
+func DefaultContextKey(f composition.FieldSpec) (string, bool) {
+	def, ok := f.Default.(string)
+	if !ok {
+		return "", false
+	}
+	keys := contextKeys(def)
+	if len(keys) == 0 {
+		return "", false
+	}
+	return keys[0], true
 }

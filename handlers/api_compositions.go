@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"baton/composition"
 	"baton/model"
 	"baton/yamltree"
 )
@@ -64,6 +65,11 @@ func (h *Handler) apiCompositionPut(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	names, err := h.store.CompositionNames(r.Context()) // for the warnings of the answer
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	message := r.URL.Query().Get("message")
 	if message == "" {
 		message = r.Header.Get("X-Baton-Message")
@@ -88,7 +94,11 @@ func (h *Handler) apiCompositionPut(w http.ResponseWriter, r *http.Request) {
 	if !existed {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, toCompositionJSON(v, c))
+	j := toCompositionJSON(v, c)
+	for _, p := range composition.CheckCompositions(c, h.engine.Catalog(), names, "is not stored yet") {
+		j.Warnings = append(j.Warnings, detail{Line: p.Line, Column: p.Col, Field: p.Path, Message: p.Message})
+	}
+	writeJSON(w, status, j)
 }
 
 func (h *Handler) apiCompositionDelete(w http.ResponseWriter, r *http.Request) {

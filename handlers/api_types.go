@@ -78,6 +78,9 @@ type compositionJSON struct {
 	Params      []paramJSON `json:"params,omitempty"`
 	Tasks       []string    `json:"tasks,omitempty"`
 	Invalid     string      `json:"invalid,omitempty"` // why the stored source no longer validates
+	// Warnings, in the answer to a save, are what may go wrong but did not
+	// stop it: a call to a composition that is not stored yet.
+	Warnings []detail `json:"warnings,omitempty"`
 }
 
 type paramJSON struct {

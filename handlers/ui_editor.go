@@ -1,7 +1,7 @@
 package handlers
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"baton/composition"
 	"baton/editor"
 	"baton/engine"
 	"baton/model"
@@ -47,8 +46,12 @@ func (h *Handler) editorNew(w http.ResponseWriter, r *http.Request) {
 		}
 		name = fmt.Sprintf("new-composition-%d", n)
 	}
-	st := &editorState{doc: editor.Open(fmt.Appendf(nil, newCompositionYAML, name), h.engine.Catalog()), tab: "canvas"}
-	h.renderEditorPage(w, r, st, "")
+	doc, err := h.openDoc(r.Context(), fmt.Appendf(nil, newCompositionYAML, name))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.renderEditorPage(w, r, &editorState{doc: doc, tab: "canvas"}, "")
 }
 
 // editorOpen opens the editor on a stored composition's current version.
@@ -58,13 +61,21 @@ func (h *Handler) editorOpen(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	st := &editorState{doc: editor.Open([]byte(v.Source), h.engine.Catalog()), base: v.Version, orig: v.Name, tab: "canvas"}
+	doc, err := h.openDoc(r.Context(), []byte(v.Source))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	st := &editorState{doc: doc, base: v.Version, orig: v.Name, tab: "canvas"}
 	if rows := st.doc.Rows(); len(rows) > 0 {
 		st.selected = rows[0][0].ID
 	}
 	notice := ""
 	if saved := r.URL.Query().Get("saved"); saved != "" {
 		notice = "Saved version " + saved + "."
+		if n := len(doc.Warnings()); n > 0 {
+			notice += fmt.Sprintf(" It has %d %s, marked in amber: warnings do not stop a save, but see to them before a run gets there.", n, plural(n, "warning", "warnings"))
+		}
 	}
 	h.renderEditorPage(w, r, st, notice)
 }
@@ -86,6 +97,18 @@ func (h *Handler) renderEditorPage(w http.ResponseWriter, r *http.Request, st *e
 	h.render(w, r, http.StatusOK, pages.EditorScreen(m))
 }
 
+// openDoc opens the editor on src, knowing the stored compositions, which
+// its warnings check the names it calls against.
+func (h *Handler) openDoc(ctx context.Context, src []byte) (*editor.Doc, error) {
+	names, err := h.store.CompositionNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := editor.Open(src, h.engine.Catalog())
+	d.KnowCompositions(names)
+	return d, nil
+}
+
 // readEditorState reads the editor's form.
 func (h *Handler) readEditorState(w http.ResponseWriter, r *http.Request) (*editorState, error) {
 	// The YAML travels twice (the state and the YAML tab), and forms add
@@ -103,13 +126,16 @@ func (h *Handler) readEditorState(w http.ResponseWriter, r *http.Request) (*edit
 	if !slices.Contains([]string{"canvas", "yaml", "settings"}, tab) {
 		tab = "canvas"
 	}
+	d, err := h.openDoc(r.Context(), []byte(doc))
+	if err != nil {
+		return nil, err
+	}
 	return &editorState{
-		doc:      editor.Open([]byte(doc), h.engine.Catalog()),
-		base:     base,
-		orig:     r.PostFormValue("orig"),
-		selected: r.PostFormValue("selected"),
-		tab:      tab,
-		message:  r.PostFormValue("message"),
+		doc:     d,
+		base:    base,
+		orig:    r.PostFormValue("orig"),
+		tab:     tab,
+		message: r.PostFormValue("message"),
 	}, nil
 }
 
@@ -122,158 +148,43 @@ func (h *Handler) editorAction(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	d := st.doc
-	op := r.PostFormValue("op")
-	task := r.PostFormValue("task")
-	var (
-		actErr error
-		except string   // the form left in place, for a parts answer
-		errKey string   // the field the action's error belongs to
-		before []string // task ids before a change that may add one
-	)
-	if c := d.Composition(); c != nil {
-		for _, t := range c.Tasks {
-			before = append(before, t.ID)
-		}
-	}
-	switch op {
-	case "select":
-		st.selected = task
-	case "layout":
-		var rows [][]string
-		if err := json.Unmarshal([]byte(r.PostFormValue("rows")), &rows); err != nil {
-			actErr = errors.New("the canvas sent a layout that could not be read; reload the editor")
-			break
-		}
-		actErr = d.Layout(rows)
-	case "add":
-		var id string
-		id, actErr = d.Add(r.PostFormValue("type"), len(d.Rows()), false)
-		if actErr == nil {
-			st.selected = id
-		}
-	case "move":
-		delta, _ := strconv.Atoi(r.PostFormValue("dir"))
-		actErr = d.Move(task, delta)
-		st.selected = task
-	case "duplicate":
-		var id string
-		id, actErr = d.Duplicate(task)
-		if actErr == nil {
-			st.selected = id
-		}
-	case "remove":
-		actErr = d.Remove(task)
-		if actErr == nil && st.selected == task {
-			st.selected = ""
-		}
-	case "field", "task":
-		except = "inspector"
-		key := r.PostFormValue("key")
-		errKey = op + "-" + key
-		value := r.PostFormValue("in-" + errKey)
-		if op == "task" && key == "needs" {
-			value = strings.Join(r.PostForm["in-"+errKey], ", ")
-		}
-		if op == "field" {
-			actErr = d.SetField(st.selected, key, value)
-		} else {
-			actErr = d.SetTask(st.selected, key, value)
-			if actErr == nil && key == "id" {
-				st.selected = strings.TrimSpace(value)
-			}
-		}
-	case "setting":
-		except = "settings"
-		key := r.PostFormValue("key")
-		errKey = "setting-" + key
-		actErr = d.SetSetting(key, r.PostFormValue("in-"+errKey))
-	case "param":
-		except = "settings"
-		i := r.PostFormValue("index")
-		errKey = "param-" + i
-		orig := r.PostFormValue("param-" + i + "-orig")
-		actErr = d.SetParam(orig, editor.ParamEdit{
-			Name:        r.PostFormValue("param-" + i + "-name"),
-			Type:        r.PostFormValue("param-" + i + "-type"),
-			Required:    r.PostFormValue("param-"+i+"-required") == "true",
-			Default:     r.PostFormValue("param-" + i + "-default"),
-			HasDefault:  r.PostFormValue("param-"+i+"-default") != "",
-			Enum:        r.PostFormValue("param-" + i + "-enum"),
-			Description: r.PostFormValue("param-" + i + "-description"),
-		})
-	case "param-add":
-		actErr = d.SetParam(newParamName(d.Composition()), editor.ParamEdit{Type: "string"})
-		st.tab = "settings"
-	case "param-remove":
-		st.tab = "settings"
-		if c := d.Composition(); c != nil {
-			if i, err := strconv.Atoi(r.PostFormValue("index")); err == nil && i >= 0 && i < len(c.Params) {
-				actErr = d.RemoveParam(c.Params[i].Name)
-			}
-		}
-	case "schedule":
-		except = "settings"
-		i := r.PostFormValue("index")
-		errKey = "sched-" + i
-		n, err := strconv.Atoi(i)
-		if err != nil {
-			actErr = errors.New("the schedule's form could not be read; reload the editor")
-			break
-		}
-		actErr = d.SetSchedule(n, scheduleEdit(r, i))
-	case "schedule-add":
-		st.tab = "settings"
-		if c := d.Composition(); c != nil {
-			actErr = d.SetSchedule(len(c.Schedules), editor.ScheduleEdit{Cron: "@daily"})
-		}
-	case "schedule-remove":
-		st.tab = "settings"
-		if i, err := strconv.Atoi(r.PostFormValue("index")); err == nil {
-			actErr = d.RemoveSchedule(i)
-		}
-	case "yaml":
-		except = "yaml"
-		src := strings.ReplaceAll(r.PostFormValue("yaml"), "\r\n", "\n")
-		d.ReplaceSource([]byte(src))
-	default:
-		h.fail(w, r, &badInput{fmt.Sprintf("the editor has no action %q; reload the editor", op)})
+	edit, err := editor.DecodeEdit(r.PostForm)
+	if errors.Is(err, editor.ErrNoAction) {
+		h.fail(w, r, &badInput{err.Error()})
 		return
 	}
-	if after := d.Composition(); after != nil && actErr == nil && (op == "layout") {
-		for _, t := range after.Tasks {
-			if !slices.Contains(before, t.ID) {
-				st.selected = t.ID
-			}
-		}
+	var res editor.Result
+	if err == nil {
+		res, err = st.doc.Apply(edit)
+	}
+	st.selected = res.Selected
+	if res.Tab != "" {
+		st.tab = res.Tab
 	}
 	m := h.editorModel(r, st)
-	if actErr != nil {
-		if !placeError(&m, errKey, actErr.Error(), r.PostForm["in-"+errKey]) {
-			m.Error = actErr.Error()
+	if err != nil {
+		var in *editor.InputError
+		if !errors.As(err, &in) || !placeError(&m, in) {
+			m.Error = err.Error()
 		}
 	}
-	if except != "" {
-		h.render(w, r, http.StatusOK, pages.EditorParts(m, except))
+	if res.Part != "" {
+		h.render(w, r, http.StatusOK, pages.EditorParts(m, string(res.Part)))
 		return
 	}
 	h.render(w, r, http.StatusOK, pages.EditorBody(m))
 }
 
-// placeError shows an action's error on the field it concerns, with the
-// value that was refused (posted) kept in the input; it reports false when
-// no field of the model is that one.
-func placeError(m *pages.Editor, key, msg string, posted []string) bool {
-	if key == "" {
-		return false
-	}
+// placeError shows an edit's error on the input or row it concerns, with
+// the refused value kept in the input; it reports false when the model has
+// no such input.
+func placeError(m *pages.Editor, in *editor.InputError) bool {
+	msg := in.Err.Error()
 	place := func(fields []pages.EditField) bool {
 		for i := range fields {
-			if fields[i].Op+"-"+fields[i].Key == key {
+			if fields[i].Name == in.Input {
 				fields[i].Errors = append([]string{msg}, fields[i].Errors...)
-				if len(posted) == 1 {
-					fields[i].Value = strings.ReplaceAll(posted[0], "\r\n", "\n")
-				}
+				fields[i].Value = in.Value
 				return true
 			}
 		}
@@ -286,38 +197,18 @@ func placeError(m *pages.Editor, key, msg string, posted []string) bool {
 		return true
 	}
 	for i := range m.Settings.Params {
-		if "param-"+strconv.Itoa(m.Settings.Params[i].Index) == key {
+		if m.Settings.Params[i].Prefix == in.Input {
 			m.Settings.Params[i].Errors = append([]string{msg}, m.Settings.Params[i].Errors...)
 			return true
 		}
 	}
 	for i := range m.Settings.Schedules {
-		if "sched-"+strconv.Itoa(m.Settings.Schedules[i].Index) == key {
+		if m.Settings.Schedules[i].Prefix == in.Input {
 			m.Settings.Schedules[i].Errors = append([]string{msg}, m.Settings.Schedules[i].Errors...)
 			return true
 		}
 	}
 	return false
-}
-
-// scheduleEdit reads the form of schedule row i.
-func scheduleEdit(r *http.Request, i string) editor.ScheduleEdit {
-	p := "sched-" + i + "-"
-	return editor.ScheduleEdit{
-		Cron: r.PostFormValue(p + "cron"), Timezone: r.PostFormValue(p + "timezone"),
-		Params:  strings.ReplaceAll(r.PostFormValue(p+"params"), "\r\n", "\n"),
-		CatchUp: r.PostFormValue(p+"catch_up") == "true", Overlap: r.PostFormValue(p+"overlap") == "true",
-	}
-}
-
-// newParamName returns a param name no param has yet.
-func newParamName(c *composition.Composition) string {
-	for n := 1; ; n++ {
-		name := "param_" + strconv.Itoa(n)
-		if c == nil || c.Param(name) == nil {
-			return name
-		}
-	}
 }
 
 // editorSave stores the draft as a new version, unless it has problems or
@@ -329,12 +220,19 @@ func (h *Handler) editorSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := st.doc
-	if errs := h.pendingEdits(r, st); len(errs) > 0 {
+	edit, err := editor.DecodeEdit(r.PostForm)
+	if err != nil {
+		h.fail(w, r, &badInput{err.Error()})
+		return
+	}
+	selected, errs := d.ApplyPending(edit)
+	st.selected = selected
+	if len(errs) > 0 {
 		m := h.editorModel(r, st)
 		var unplaced []string
-		for key, msg := range errs {
-			if !placeError(&m, key, msg, r.PostForm["in-"+key]) {
-				unplaced = append(unplaced, msg)
+		for _, in := range errs {
+			if !placeError(&m, in) {
+				unplaced = append(unplaced, in.Err.Error())
 			}
 		}
 		slices.Sort(unplaced)

@@ -2,8 +2,9 @@ package handlers
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,11 +19,13 @@ import (
 func (h *Handler) editorModel(r *http.Request, st *editorState) pages.Editor {
 	d := st.doc
 	c := d.Composition()
-	m := pages.Editor{Doc: string(d.Source()), Base: st.base, Orig: st.orig, Tab: st.tab, Name: docName(d), Dirty: true, RowComplete: d.RowComplete()}
+	m := pages.Editor{Doc: string(d.Source()), Base: st.base, Orig: st.orig, Tab: st.tab, Name: docName(d), Dirty: true, RowComplete: d.RowComplete(), Ops: editorOps()}
 	if st.orig != "" {
 		if v, err := h.store.GetCompositionVersion(r.Context(), st.orig, st.base); err == nil {
 			m.Dirty = !bytes.Equal([]byte(v.Source), d.Source())
 		}
+	} else {
+		m.Dirty = !pristine(d)
 	}
 	if err := d.Editable(); err != nil {
 		m.Blocked = capitalize(err.Error()) + "."
@@ -30,6 +33,9 @@ func (h *Handler) editorModel(r *http.Request, st *editorState) pages.Editor {
 	m.Palette = h.palette()
 	for _, p := range d.Problems() {
 		m.Problems = append(m.Problems, pages.EditorProblem{Line: p.Line, Col: p.Col, Message: p.Message})
+	}
+	for _, p := range d.Warnings() {
+		m.Warnings = append(m.Warnings, pages.EditorProblem{Line: p.Line, Col: p.Col, Message: p.Message})
 	}
 	m.ProblemCount = len(m.Problems)
 	if c == nil {
@@ -59,6 +65,24 @@ func (h *Handler) editorModel(r *http.Request, st *editorState) pages.Editor {
 	}
 	m.Settings = settingsModel(d)
 	return m
+}
+
+// pristine reports whether a new composition is still as the editor
+// started it: nothing in it worth asking about before leaving.
+func pristine(d *editor.Doc) bool {
+	name := docName(d)
+	return strings.HasPrefix(name, "new-composition") && string(d.Source()) == fmt.Sprintf(newCompositionYAML, name)
+}
+
+// editorOps are the names of the editor's actions, for the page.
+func editorOps() pages.EditorOps {
+	return pages.EditorOps{
+		Select: string(editor.OpSelect), Layout: string(editor.OpLayout), Add: string(editor.OpAdd), Move: string(editor.OpMove),
+		Duplicate: string(editor.OpDuplicate), Remove: string(editor.OpRemove),
+		ParamAdd: string(editor.OpParamAdd), Param: string(editor.OpParam), ParamRemove: string(editor.OpParamRemove),
+		ScheduleAdd: string(editor.OpScheduleAdd), Schedule: string(editor.OpSchedule), ScheduleRemove: string(editor.OpScheduleRemove),
+		YAML: string(editor.OpYAML),
+	}
 }
 
 // palette lists the installed task types by group, in catalog order.
@@ -106,6 +130,9 @@ func (h *Handler) taskCard(d *editor.Doc, t *composition.Task, above []string, s
 	for _, msgs := range d.ProblemsFor(t.ID) {
 		card.Problems += len(msgs)
 	}
+	for _, msgs := range d.WarningsFor(t.ID) {
+		card.Warnings += len(msgs)
+	}
 	if len(above) > 0 && !sameIDs(t.Needs, above) {
 		card.Needs = strings.Join(t.Needs, ", ")
 		if card.Needs == "" {
@@ -122,13 +149,10 @@ func sameIDs(a, b []string) bool {
 	return slices.Equal(x, y)
 }
 
-// contextRef finds the context key a default reads.
-var contextRef = regexp.MustCompile(`\$\{\{\s*context\.([A-Za-z0-9_.-]+)\s*\}\}`)
-
 // inspector builds the form of one task from its type's manifest.
 func (h *Handler) inspector(d *editor.Doc, t *composition.Task) *pages.Inspector {
 	in := &pages.Inspector{ID: t.ID, Type: t.Type, Icon: "box"}
-	probs := d.ProblemsFor(t.ID)
+	probs, warns := d.ProblemsFor(t.ID), d.WarningsFor(t.ID)
 	shown := map[string]bool{}
 	spec, ok := h.engine.Catalog().TaskType(t.Type)
 	if !ok {
@@ -136,17 +160,19 @@ func (h *Handler) inspector(d *editor.Doc, t *composition.Task) *pages.Inspector
 	} else {
 		in.Icon = spec.Icon
 		in.TypeHTML = markdown(spec.Description)
+		in.Exports = spec.Exports
 		for _, f := range spec.Fields {
 			ef := withField(t, f)
-			ef.Errors = probs["with."+f.Name]
+			ef.Errors, ef.Warnings = probs["with."+f.Name], warns["with."+f.Name]
+			if f.NamesComposition {
+				ef.Suggestions = d.KnownCompositions()
+			}
 			shown["with."+f.Name] = true
 			if _, set := editor.FieldValue(t, f); !set {
 				if inh, ok := d.Inherited(t.ID, f.Name); ok {
 					ef.Inherited, ef.From = inh.Key, inh.Task
-				} else if s, ok := f.Default.(string); ok {
-					if m := contextRef.FindStringSubmatch(s); m != nil {
-						ef.Inherited = m[1]
-					}
+				} else if key, ok := editor.DefaultContextKey(f); ok {
+					ef.Inherited = key
 				}
 				if ef.Inherited != "" {
 					ef.Placeholder = "inherited from " + ef.Inherited
@@ -163,7 +189,7 @@ func (h *Handler) inspector(d *editor.Doc, t *composition.Task) *pages.Inspector
 			continue // a with field of shell tasks
 		}
 		ef := taskField(t, key)
-		ef.Errors = probs[key]
+		ef.Errors, ef.Warnings = probs[key], warns[key]
 		shown[key] = true
 		in.TaskFields = append(in.TaskFields, ef)
 	}
@@ -183,12 +209,17 @@ func (h *Handler) inspector(d *editor.Doc, t *composition.Task) *pages.Inspector
 			in.Problems = append(in.Problems, probs[k]...)
 		}
 	}
+	for _, k := range slices.Sorted(maps.Keys(warns)) {
+		if !shown[k] {
+			in.Warnings = append(in.Warnings, warns[k]...)
+		}
+	}
 	return in
 }
 
 // withField is the input of one field of a task's type.
 func withField(t *composition.Task, f composition.FieldSpec) pages.EditField {
-	ef := pages.EditField{Op: "field", Key: f.Name, Label: f.Name, Type: string(f.Type), Required: f.Required, HelpHTML: markdown(f.Description)}
+	ef := pages.EditField{Op: string(editor.OpField), Key: f.Name, Name: editor.InputName(editor.OpField, f.Name), Label: f.Name, Type: string(f.Type), Required: f.Required, HelpHTML: markdown(f.Description)}
 	ef.Value, _ = editor.FieldValue(t, f)
 	switch f.Type {
 	case composition.TypeText:
@@ -246,7 +277,7 @@ var taskLabels = map[string][3]string{ // label, kind, note
 
 func taskField(t *composition.Task, key string) pages.EditField {
 	l := taskLabels[key]
-	ef := pages.EditField{Op: "task", Key: key, Label: l[0], Kind: l[1], Note: l[2], Value: editor.TaskValue(t, key)}
+	ef := pages.EditField{Op: string(editor.OpTask), Key: key, Name: editor.InputName(editor.OpTask, key), Label: l[0], Kind: l[1], Note: l[2], Value: editor.TaskValue(t, key)}
 	if ef.Label == "" {
 		ef.Label, ef.Kind = key, "text"
 	}
@@ -284,10 +315,10 @@ func settingsModel(d *editor.Doc) pages.Settings {
 		return s
 	}
 	s.PreviewHTML = markdown(c.Description)
-	byKey := settingProblems(c, d.Problems())
+	byKey, warns := d.SettingProblems(), d.SettingWarnings()
 	for _, key := range editor.SettingKeys {
 		l := settingLabels[key]
-		ef := pages.EditField{Op: "setting", Key: key, Label: l[0], Kind: l[1], Note: l[2], Value: editor.SettingValue(c, key), Errors: byKey[key]}
+		ef := pages.EditField{Op: string(editor.OpSetting), Key: key, Name: editor.InputName(editor.OpSetting, key), Label: l[0], Kind: l[1], Note: l[2], Value: editor.SettingValue(c, key), Errors: byKey[key], Warnings: warns[key]}
 		if ef.Label == "" {
 			ef.Label, ef.Kind = key, "text"
 		}
@@ -302,12 +333,12 @@ func settingsModel(d *editor.Doc) pages.Settings {
 	}
 	for i, p := range c.Params {
 		pe := editor.ParamForm(p)
-		s.Params = append(s.Params, pages.ParamRow{Index: i, Name: p.Name, Type: pe.Type, Required: pe.Required,
+		s.Params = append(s.Params, pages.ParamRow{Index: i, Prefix: editor.RowPrefix(editor.OpParam, i), Name: p.Name, Type: pe.Type, Required: pe.Required,
 			Default: pe.Default, Enum: pe.Enum, Description: pe.Description, Errors: byKey["params."+p.Name]})
 	}
 	for i, sc := range c.Schedules {
 		se := editor.ScheduleForm(sc)
-		row := pages.ScheduleRow{Index: i, Cron: se.Cron, Timezone: se.Timezone, Params: se.Params, CatchUp: se.CatchUp, Overlap: se.Overlap,
+		row := pages.ScheduleRow{Index: i, Prefix: editor.RowPrefix(editor.OpSchedule, i), Cron: se.Cron, Timezone: se.Timezone, Params: se.Params, CatchUp: se.CatchUp, Overlap: se.Overlap,
 			Errors: byKey["schedules."+strconv.Itoa(i)]}
 		if cr, err := composition.NewCron(sc.Cron, sc.Timezone); err == nil {
 			if next := cr.Next(time.Now()); !next.IsZero() {
@@ -316,172 +347,6 @@ func settingsModel(d *editor.Doc) pages.Settings {
 		}
 		s.Schedules = append(s.Schedules, row)
 	}
-	s.Errors = byKey[""]
+	s.Errors, s.Warnings = byKey[""], warns[""]
 	return s
-}
-
-// settingProblems files the problems that are not about a task under the
-// setting ("timeout", "requires.pool"), the param ("params.NAME") or ""
-// they concern, by the key found where each problem points.
-func settingProblems(c *composition.Composition, probs composition.Problems) map[string][]string {
-	at := map[composition.Pos]string{}
-	for path, pos := range c.Pos {
-		if old, ok := at[pos]; !ok || len(path) > len(old) || len(path) == len(old) && path < old {
-			at[pos] = path
-		}
-	}
-	out := map[string][]string{}
-	for _, p := range probs {
-		path := p.Path
-		if path == "" {
-			path = at[composition.Pos{Line: p.Line, Col: p.Col}]
-		}
-		if strings.HasPrefix(path, "tasks") {
-			continue
-		}
-		out[settingKey(path)] = append(out[settingKey(path)], p.Message)
-	}
-	return out
-}
-
-// settingKey maps a path to the setting or param it belongs to.
-func settingKey(path string) string {
-	parts := strings.Split(path, ".")
-	switch parts[0] {
-	case "params":
-		if len(parts) > 1 {
-			return "params." + parts[1]
-		}
-	case "workspace":
-		return "workspace.clean"
-	case "schedules":
-		if len(parts) > 1 {
-			return "schedules." + parts[1]
-		}
-	case "outputs":
-		return "outputs"
-	case "on_failure", "requires":
-		if len(parts) > 1 {
-			return parts[0] + "." + parts[1]
-		}
-		if parts[0] == "on_failure" {
-			return "on_failure.composition"
-		}
-	case "name", "description", "concurrency", "timeout":
-		return parts[0]
-	}
-	return ""
-}
-
-// pendingEdits applies what the forms hold but the YAML does not yet: a
-// value typed and not yet sent (or refused) when Save was pressed. It
-// returns the refusals by form field.
-func (h *Handler) pendingEdits(r *http.Request, st *editorState) map[string]string {
-	d := st.doc
-	c := d.Composition()
-	errs := map[string]string{}
-	if c == nil || d.Editable() != nil {
-		return errs
-	}
-	norm := func(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
-	if t := c.Task(st.selected); t != nil {
-		id := t.ID
-		for _, key := range editor.TaskKeys {
-			name := "in-task-" + key
-			if _, posted := r.PostForm[name]; !posted && key != "needs" {
-				continue
-			}
-			value := norm(r.PostFormValue(name))
-			if key == "needs" {
-				if _, posted := r.PostForm["in-task-needs-shown"]; !posted {
-					continue
-				}
-				value = strings.Join(r.PostForm[name], ", ")
-			}
-			cur := d.Composition().Task(id)
-			if cur == nil || value == editor.TaskValue(cur, key) || key == "run" {
-				continue
-			}
-			if err := d.SetTask(id, key, value); err != nil {
-				errs["task-"+key] = err.Error()
-			} else if key == "id" {
-				id = strings.TrimSpace(value)
-				st.selected = id
-			}
-		}
-		if cur := d.Composition().Task(id); cur != nil {
-			if spec, ok := h.engine.Catalog().TaskType(cur.Type); ok {
-				for _, f := range spec.Fields {
-					name := "in-field-" + f.Name
-					if _, posted := r.PostForm[name]; !posted {
-						continue
-					}
-					value := norm(r.PostFormValue(name))
-					cur := d.Composition().Task(id)
-					if old, _ := editor.FieldValue(cur, f); old == value {
-						continue
-					}
-					if err := d.SetField(id, f.Name, value); err != nil {
-						errs["field-"+f.Name] = err.Error()
-					}
-				}
-			}
-		}
-	}
-	for _, key := range editor.SettingKeys {
-		name := "in-setting-" + key
-		if _, posted := r.PostForm[name]; !posted {
-			continue
-		}
-		value := norm(r.PostFormValue(name))
-		cur := editor.SettingValue(d.Composition(), key)
-		if value == cur || key == "workspace.clean" && value == "" && cur == "false" {
-			continue
-		}
-		if err := d.SetSetting(key, value); err != nil {
-			errs["setting-"+key] = err.Error()
-		}
-	}
-	for i := 0; ; i++ {
-		p := "param-" + strconv.Itoa(i) + "-"
-		orig, posted := r.PostForm[p+"orig"]
-		if !posted {
-			break
-		}
-		pc := d.Composition().Param(orig[0])
-		if pc == nil {
-			continue
-		}
-		edit := editor.ParamEdit{
-			Name: r.PostFormValue(p + "name"), Type: r.PostFormValue(p + "type"), Required: r.PostFormValue(p+"required") == "true",
-			Default: norm(r.PostFormValue(p + "default")), HasDefault: r.PostFormValue(p+"default") != "",
-			Enum: r.PostFormValue(p + "enum"), Description: norm(r.PostFormValue(p + "description")),
-		}
-		cur := editor.ParamForm(*pc)
-		cur.HasDefault = edit.HasDefault
-		if edit == cur {
-			continue
-		}
-		if err := d.SetParam(orig[0], edit); err != nil {
-			errs["param-"+strconv.Itoa(i)] = err.Error()
-		}
-	}
-	for i := 0; ; i++ {
-		key := strconv.Itoa(i)
-		if _, posted := r.PostForm["sched-"+key+"-cron"]; !posted {
-			break
-		}
-		c := d.Composition()
-		if i >= len(c.Schedules) {
-			break
-		}
-		edit := scheduleEdit(r, key)
-		if edit == editor.ScheduleForm(c.Schedules[i]) {
-			continue
-		}
-		if err := d.SetSchedule(i, edit); err != nil {
-			errs["sched-"+key] = err.Error()
-		}
-	}
-	return errs
 }

@@ -85,7 +85,7 @@ func builtinTypes() []*TaskType {
 			Control:     true,
 			Description: "Starts a run of another composition. Its outputs become this task's outputs.",
 			Fields: []composition.FieldSpec{
-				{Name: "name", Type: composition.TypeString, Required: true,
+				{Name: "name", Type: composition.TypeString, Required: true, NamesComposition: true,
 					Description: "The composition to run."},
 				{Name: "params", Type: composition.TypeMap,
 					Description: "Its parameters, name to value."},
@@ -103,7 +103,7 @@ func builtinTypes() []*TaskType {
 				"or until a given run has ended (`run`, a run id). Give exactly one of them.",
 			CheckWith: checkWaitFields,
 			Fields: []composition.FieldSpec{
-				{Name: "composition", Type: composition.TypeString,
+				{Name: "composition", Type: composition.TypeString, NamesComposition: true,
 					Description: "Wait until no other run of this composition is queued or running. Give this or `run`."},
 				{Name: "run", Type: composition.TypeString, Check: checkString(checkRunID),
 					Description: "Wait for the run with this id. Give this or `composition`."},

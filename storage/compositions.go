@@ -155,6 +155,28 @@ func (s *Store) ListCompositions(ctx context.Context) ([]model.CompositionVersio
 	return scanVersions(rows)
 }
 
+// CompositionNames returns the names of the compositions that are not
+// deleted, sorted: what a composition task may call now.
+func (s *Store) CompositionNames(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name FROM composition_heads WHERE deleted = 0 ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("storage: list composition names: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("storage: list composition names: %w", err)
+		}
+		names = append(names, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: list composition names: %w", err)
+	}
+	return names, nil
+}
+
 // ListCompositionVersions returns every version of a composition, newest first.
 func (s *Store) ListCompositionVersions(ctx context.Context, name string) ([]model.CompositionVersion, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT name, version, source, author, message, created_at

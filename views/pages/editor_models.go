@@ -22,15 +22,29 @@ type Editor struct {
 	Error    string // what went wrong with the last action
 	Notice   string
 	// Blocked says why the canvas and forms cannot change the YAML now.
-	Blocked      string
-	Palette      []PaletteGroup
-	Rows         [][]Card
-	RowComplete  bool
-	Inspector    *Inspector
-	Settings     Settings
-	Problems     []EditorProblem
+	Blocked     string
+	Palette     []PaletteGroup
+	Rows        [][]Card
+	RowComplete bool
+	Inspector   *Inspector
+	Settings    Settings
+	Problems    []EditorProblem
+	// Warnings are what may go wrong but does not stop a save, such as a
+	// call to a composition that does not exist yet.
+	Warnings     []EditorProblem
 	Conflict     *Conflict
 	ProblemCount int
+	Ops          EditorOps
+}
+
+// EditorOps are the names of the editor's actions that the page posts, as
+// package editor defines them; editor.js reads the layout's from the
+// canvas.
+type EditorOps struct {
+	Select, Layout, Add, Move, Duplicate, Remove string
+	ParamAdd, Param, ParamRemove                 string
+	ScheduleAdd, Schedule, ScheduleRemove        string
+	YAML                                         string
 }
 
 // PaletteGroup is one group of task types in the palette.
@@ -53,6 +67,7 @@ type Card struct {
 	Type     string
 	Icon     string
 	Problems int
+	Warnings int
 	Selected bool
 	Summary  string // a short view of what it does (the script's first line, the URL)
 	Needs    string // its needs, when they differ from the whole row above
@@ -64,11 +79,13 @@ type Inspector struct {
 	ID          string
 	Type        string
 	Icon        string
-	TypeHTML    string // the type's description, as HTML
-	Unknown     bool   // the type is not installed: its fields cannot be set here
+	TypeHTML    string   // the type's description, as HTML
+	Exports     []string // the context keys the type sets, for later tasks
+	Unknown     bool     // the type is not installed: its fields cannot be set here
 	Fields      []EditField
 	TaskFields  []EditField
 	Problems    []string // about the task as a whole
+	Warnings    []string // about the task as a whole
 	NeedOptions []NeedOption
 }
 
@@ -80,10 +97,11 @@ type NeedOption struct {
 
 // EditField is one input of the inspector or the settings. Op and Key are
 // what the input posts ("field" and "url", "task" and "timeout",
-// "setting" and "name").
+// "setting" and "name"), Name the input's name, which holds its value.
 type EditField struct {
 	Op          string
 	Key         string
+	Name        string
 	Label       string
 	Kind        string // the input: text, textarea, code, number, duration, select, bool, list, map, secret, needs
 	Type        string // the value's type, shown beside the label (string, text, number, ...)
@@ -96,10 +114,12 @@ type EditField struct {
 	From        string // the task that sets that key
 	Note        string
 	Errors      []string
+	Warnings    []string // do not stop a save
+	Suggestions []string // values to offer as the input is typed (the stored compositions, for a field naming one)
 }
 
-// DOMID is the id of the field's input.
-func (f EditField) DOMID() string { return "in-" + f.Op + "-" + f.Key }
+// DOMID is the id of the field's input: its name.
+func (f EditField) DOMID() string { return f.Name }
 
 // MsgID is the id of the element holding the field's messages.
 func (f EditField) MsgID() string { return "msg-" + f.Op + "-" + f.Key }
@@ -111,11 +131,14 @@ type Settings struct {
 	Schedules   []ScheduleRow
 	PreviewHTML string // the description rendered
 	Errors      []string
+	Warnings    []string
 }
 
-// ParamRow is one param in the settings.
+// ParamRow is one param in the settings. Its inputs are named Prefix and
+// the key: name, type, required, default, enum, description.
 type ParamRow struct {
 	Index       int
+	Prefix      string
 	Name        string
 	Type        string
 	Required    bool
@@ -125,9 +148,11 @@ type ParamRow struct {
 	Errors      []string
 }
 
-// ScheduleRow is one schedule in the settings.
+// ScheduleRow is one schedule in the settings. Its inputs are named Prefix
+// and the key: cron, timezone, params, catch_up, overlap.
 type ScheduleRow struct {
 	Index    int
+	Prefix   string
 	Cron     string
 	Timezone string
 	Params   string // name=value lines
