@@ -7,8 +7,6 @@ import (
 	"baton/yamltree"
 )
 
-// taskKeys are the keys of a task, in the order Format writes them.
-var taskKeys = []string{"id", "name", "type", "run", "needs", "if", "with", "env", "timeout", "retries", "retry_delay", "continue_on_error", "always", "requires"}
 
 // ShellTaskType is the task type of a task that gives only run:.
 const ShellTaskType = "shell"
@@ -58,7 +56,7 @@ func (d *decoder) task(i int, n *yamltree.Node, path string) *Task {
 		t.ID, _ = d.text(e.Val, "id")
 	}
 	where := taskLabel(i, t.ID)
-	f := d.fields(n, path, where, taskKeys)
+	f := d.fields(n, path, where, taskFileKeys)
 	if v, ok := f["id"]; ok {
 		d.checkTaskID(t, v, where)
 	} else {

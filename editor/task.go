@@ -8,12 +8,18 @@ import (
 	"baton/composition"
 )
 
-// TaskKeys are the keys SetTask and TaskValue know, in form order. The
+// TaskKeys are the keys SetTask and TaskValue know, in form order: run
+// and the rows of composition.TaskKeys that the task form edits. The
 // requires.* keys set the task's own requires.
-var TaskKeys = []string{
-	"id", "name", "if", "run", "needs", "env", "timeout", "retries", "retry_delay", "continue_on_error", "always",
-	"requires.pool", "requires.labels", "requires.facts", "requires.local",
-}
+var TaskKeys = func() []string {
+	var out []string
+	for _, k := range composition.TaskKeys {
+		if k.Label != "" || k.Name == "run" {
+			out = append(out, k.Name)
+		}
+	}
+	return out
+}()
 
 // taskIDRe is what Parse accepts as a task id.
 var taskIDRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]*$`)

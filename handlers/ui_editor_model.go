@@ -257,27 +257,9 @@ func withField(t *composition.Task, f composition.FieldSpec) pages.EditField {
 	return ef
 }
 
-// taskLabels are the inspector's labels and hints for the task keys.
-var taskLabels = map[string][3]string{ // label, kind, note
-	"id":                {"Id", "text", "Unique in the composition; later tasks read its outputs as tasks.ID.outputs."},
-	"name":              {"Display name", "text", ""},
-	"if":                {"Run only if", "text", "A ${{ }} expression; when false the task is skipped."},
-	"needs":             {"Runs after", "needs", ""},
-	"env":               {"Environment", "map", "NAME=value per line; values may hold ${{ }} and reach the script unquoted-safe."},
-	"timeout":           {"Timeout", "duration", "Such as 90s or 10m; empty means no limit."},
-	"retries":           {"Retries", "number", "Extra attempts after a failure."},
-	"retry_delay":       {"Retry delay", "duration", ""},
-	"continue_on_error": {"Continue on error", "bool", "When true, the task's failure does not fail the run."},
-	"always":            {"Always run", "bool", "When true, the task still runs after the run has failed or been cancelled (cleanup, such as deprovision)."},
-	"requires.pool":     {"Agent pool", "text", "Run this task on an agent of this pool."},
-	"requires.labels":   {"Agent labels", "map", "name=value per line, all must match."},
-	"requires.facts":    {"Agent facts", "text", "An expression over facts, such as facts.os == \"linux\"."},
-	"requires.local":    {"Server's own executor", "bool", "false: never run on the server itself."},
-}
-
 func taskField(t *composition.Task, key string) pages.EditField {
-	l := taskLabels[key]
-	ef := pages.EditField{Op: string(editor.OpTask), Key: key, Name: editor.InputName(editor.OpTask, key), Label: l[0], Kind: l[1], Note: l[2], Value: editor.TaskValue(t, key)}
+	l, _ := composition.TaskKey(key)
+	ef := pages.EditField{Op: string(editor.OpTask), Key: key, Name: editor.InputName(editor.OpTask, key), Label: l.Label, Kind: string(l.Input), Note: l.Note, Value: editor.TaskValue(t, key)}
 	if ef.Label == "" {
 		ef.Label, ef.Kind = key, "text"
 	}
