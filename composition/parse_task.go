@@ -7,7 +7,6 @@ import (
 	"baton/yamltree"
 )
 
-
 // ShellTaskType is the task type of a task that gives only run:.
 const ShellTaskType = "shell"
 
