@@ -133,3 +133,44 @@ func TestDiffLarge(t *testing.T) {
 		t.Errorf("%d lines", len(lines))
 	}
 }
+
+// TestDiffCap: texts that differ in more lines than maxEdits are shown as
+// all old lines removed and all new ones added, even where a longer search
+// would find lines they share: the cap bounds the time and memory (which
+// grow with the square of the edits) a hostile pair of versions costs.
+func TestDiffCap(t *testing.T) {
+	var a, b strings.Builder
+	for i := range maxEdits/2 + 10 {
+		fmt.Fprintf(&a, "old %d\nshared %d\n", i, i)
+		fmt.Fprintf(&b, "new %d\nshared %d\n", i, i)
+	}
+	a.WriteString("end of a\n")
+	b.WriteString("end of b\n")
+	lines := Diff([]byte(a.String()), []byte(b.String()))
+	kept := 0
+	for _, l := range lines {
+		if l.Op == ' ' {
+			kept++
+		}
+	}
+	if kept != 0 || len(lines) != 2*(maxEdits+21) {
+		t.Errorf("%d lines, %d kept: past the cap (%d edits) the diff must replace everything", len(lines), kept, maxEdits)
+	}
+	// Just under the cap, the shared lines are found.
+	a.Reset()
+	b.Reset()
+	for i := range maxEdits/2 - 10 {
+		fmt.Fprintf(&a, "old %d\nshared %d\n", i, i)
+		fmt.Fprintf(&b, "new %d\nshared %d\n", i, i)
+	}
+	lines = Diff([]byte(a.String()), []byte(b.String()))
+	kept = 0
+	for _, l := range lines {
+		if l.Op == ' ' {
+			kept++
+		}
+	}
+	if kept != maxEdits/2-10 {
+		t.Errorf("under the cap: %d lines kept, want %d", kept, maxEdits/2-10)
+	}
+}
