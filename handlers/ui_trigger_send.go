@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"baton/engine"
 	"baton/model"
@@ -49,7 +50,16 @@ func (h *Handler) triggerTest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, _ := h.engine.Trigger(name)
-	h.render(w, r, http.StatusOK, pages.TestResultView(testResult(ev, t)))
+	evs, err := h.store.ListEvents(r.Context(), storage.EventFilter{Trigger: name, Limit: recentEvents})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rows := make([]pages.EventRow, len(evs))
+	for i, e := range evs {
+		rows[i] = eventRow(e)
+	}
+	h.render(w, r, http.StatusOK, pages.TestAnswer(testResult(ev, t), name, rows, time.Now()))
 }
 
 // testFailed answers a test event that was not sent. For htmx, a mistake

@@ -16,6 +16,9 @@ import (
 	"baton/views/pages"
 )
 
+// recentEvents is how many events a trigger's page lists.
+const recentEvents = 20
+
 func (h *Handler) triggerRow(r *http.Request, t engine.TriggerInfo) pages.TriggerRow {
 	j := h.toTriggerJSON(r, t)
 	row := pages.TriggerRow{Name: j.Name, Kind: j.Kind, URL: j.HookURL, Next: j.Next, Rules: len(j.Rules), Owner: j.Owner,
@@ -98,7 +101,7 @@ func (h *Handler) triggerPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("trigger %s: %w", name, model.ErrNotFound))
 		return
 	}
-	evs, err := h.store.ListEvents(r.Context(), storage.EventFilter{Trigger: name, Limit: 20})
+	evs, err := h.store.ListEvents(r.Context(), storage.EventFilter{Trigger: name, Limit: recentEvents})
 	if err != nil {
 		h.fail(w, r, err)
 		return
