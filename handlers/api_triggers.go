@@ -133,9 +133,6 @@ func hideSecret(v any, secret string) any {
 // outside secret: (see trigger.RedactSource).
 func redactedSource(src string) (shown string, elsewhere bool) {
 	t, _ := trigger.Parse("trigger.yaml", []byte(src), os.LookupEnv)
-	if t == nil {
-		return src, false
-	}
 	return trigger.RedactSource([]byte(src), t)
 }
 

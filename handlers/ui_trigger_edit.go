@@ -147,20 +147,25 @@ func (h *Handler) checkTriggerText(r *http.Request, orig string, src []byte) pag
 		c.Notes = append(c.Notes, fmt.Sprintf("%s appears where the secret was hidden outside secret: (a comment, a param); saved as it is, those places hold the text %s itself. Move the secret to secret_env to avoid this.",
 			trigger.RedactedSecret, trigger.RedactedSecret))
 	}
-	seen := map[string]bool{}
+	comps, err := h.store.ListCompositions(r.Context())
+	if err != nil {
+		return c // the notes are a help; the check itself is done
+	}
+	exists := make(map[string]bool, len(comps))
+	for _, v := range comps {
+		exists[v.Name] = true
+	}
 	for i, rl := range t.Rules {
 		comp := rl.Run.Composition
-		if comp == "" || seen[comp] {
+		if comp == "" || exists[comp] {
 			continue
 		}
-		seen[comp] = true
-		if _, err := h.store.GetComposition(r.Context(), comp); errors.Is(err, model.ErrNotFound) {
-			rule := rl.Name
-			if rule == "" {
-				rule = "rule " + strconv.Itoa(i+1)
-			}
-			c.Notes = append(c.Notes, fmt.Sprintf("%s runs composition %s, which does not exist yet; until it does, each event records that error on the rule.", rule, comp))
+		exists[comp] = true // one note per composition
+		rule := rl.Name
+		if rule == "" {
+			rule = "rule " + strconv.Itoa(i+1)
 		}
+		c.Notes = append(c.Notes, fmt.Sprintf("%s runs composition %s, which does not exist yet; until it does, each event records that error on the rule.", rule, comp))
 	}
 	return c
 }

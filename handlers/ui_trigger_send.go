@@ -20,9 +20,21 @@ import (
 // under the form; a plain form post is taken to the event's page.
 func (h *Handler) triggerTest(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	r.Body = http.MaxBytesReader(w, r.Body, trigger.MaxBodyLimit+64<<10)
+	t, ok := h.engine.Trigger(name)
+	if !ok {
+		h.fail(w, r, fmt.Errorf("trigger %s: %w", name, model.ErrNotFound))
+		return
+	}
+	// A form encodes each byte of the payload in at most three.
+	r.Body = http.MaxBytesReader(w, r.Body, 3*t.MaxBody+64<<10)
 	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, &badInput{"the test form could not be read: " + err.Error()})
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			err = &badInput{fmt.Sprintf("the test payload is larger than %s, the max_body of trigger %s; a real request that large would be refused too", byteSize(t.MaxBody), name)}
+		} else {
+			err = &badInput{"the test form could not be read: " + err.Error()}
+		}
+		h.testFailed(w, r, err)
 		return
 	}
 	var run int64
@@ -49,7 +61,6 @@ func (h *Handler) triggerTest(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, fmt.Sprintf("/events/%d", ev.ID), http.StatusSeeOther)
 		return
 	}
-	t, _ := h.engine.Trigger(name)
 	evs, err := h.store.ListEvents(r.Context(), storage.EventFilter{Trigger: name, Limit: recentEvents})
 	if err != nil {
 		h.fail(w, r, err)

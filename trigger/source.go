@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -15,6 +16,9 @@ import (
 // PutSecret. That is how a trigger with a literal secret is edited
 // without the secret ever being shown.
 const RedactedSecret = "[redacted]"
+
+// secretLine is a line that starts with a secret: key, and its value.
+var secretLine = regexp.MustCompile(`(?m)^([ \t]*["']?secret["']?[ \t]*:[ \t]*)\S.*$`)
 
 // KeepsSecret reports whether t's secret: is RedactedSecret: the author
 // means "keep the secret that is stored".
@@ -30,8 +34,14 @@ func (t *Trigger) KeepsSecret() bool {
 // too, and elsewhere reports it: saved as shown, those places would hold
 // [redacted] itself. A secret read from secret_env is hidden wherever it
 // appears in the file. A trigger without a secret is returned as it is.
+//
+// A source that is not YAML at all (t is nil) has the value of every line
+// that starts with secret: hidden, since its secret cannot be known.
 func RedactSource(src []byte, t *Trigger) (out string, elsewhere bool) {
-	if t == nil || t.Secret == "" || t.Secret == RedactedSecret {
+	if t == nil {
+		return secretLine.ReplaceAllString(string(src), `${1}"`+RedactedSecret+`"`), false
+	}
+	if t.Secret == "" || t.Secret == RedactedSecret {
 		return string(src), false
 	}
 	if t.SecretEnv == "" {

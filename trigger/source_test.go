@@ -73,8 +73,9 @@ func TestRedactSourceRoundTrip(t *testing.T) {
 }
 
 // TestRedactSourceOtherSecrets: a secret from secret_env is hidden where it
-// appears in the file; a trigger without a secret, or one in a flow map
-// that cannot be redacted in place, never shows it either.
+// appears in the file; one in a flow map that cannot be redacted in place,
+// or in a file that is not YAML, never shows either; a trigger without a
+// secret is shown as it is.
 func TestRedactSourceOtherSecrets(t *testing.T) {
 	env := "name: gh\nkind: github\nsecret_env: GITHUB_WEBHOOK_SECRET\n# gh-secret\n" + rulesTail
 	if shown, _ := RedactSource([]byte(env), mustParse(t, env)); strings.Contains(shown, "gh-secret") || !strings.Contains(shown, "secret_env: GITHUB_WEBHOOK_SECRET") {
@@ -83,6 +84,13 @@ func TestRedactSourceOtherSecrets(t *testing.T) {
 	flow := "{name: gh, kind: github, secret: flow-secret-1, rules: [{run: {composition: build}}]}\n"
 	if shown, _ := RedactSource([]byte(flow), mustParse(t, flow)); strings.Contains(shown, "flow-secret-1") {
 		t.Errorf("flow map:\n%s", shown)
+	}
+	broken := "name: gh\n  secret:   broken-yaml-secret # why\nkind: [github\n"
+	if tr, _ := Parse("t.yaml", []byte(broken), testEnv); tr != nil {
+		t.Fatal("the case is wrong: the YAML parses")
+	}
+	if shown, _ := RedactSource([]byte(broken), nil); strings.Contains(shown, "broken-yaml-secret") || !strings.Contains(shown, `secret:   "[redacted]"`) {
+		t.Errorf("YAML that does not parse:\n%s", shown)
 	}
 	none := "name: nightly\nkind: schedule\nschedule: '@daily'\nrun: {composition: build}\n"
 	if shown, elsewhere := RedactSource([]byte(none), mustParse(t, none)); shown != none || elsewhere {
