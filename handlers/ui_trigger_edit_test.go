@@ -47,14 +47,25 @@ func (a *apiHarness) htmx(c *http.Client, path string, form url.Values) (*http.R
 
 // textarea returns the text of the textarea with a data-testid, as the
 // browser holds it.
-func textarea(t *testing.T, page, id string) string {
+func textarea(t testing.TB, page, id string) string {
 	t.Helper()
-	nodes := byTestID(t, page, id)
-	if len(nodes) != 1 {
-		t.Fatalf("%d elements %s on the page", len(nodes), id)
+	root, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []*html.Node
+	for n := range root.Descendants() {
+		for _, at := range n.Attr {
+			if at.Key == "data-testid" && at.Val == id {
+				found = append(found, n)
+			}
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d elements %s on the page", len(found), id)
 	}
 	var b strings.Builder
-	for d := range nodes[0].Descendants() {
+	for d := range found[0].Descendants() {
 		if d.Type == html.TextNode {
 			b.WriteString(d.Data)
 		}
