@@ -139,8 +139,10 @@ func (h *Handler) checkTriggerText(r *http.Request, orig string, src []byte) pag
 	if t == nil {
 		return c
 	}
+	// The trigger checked has the kept secret put back; whether the text
+	// keeps it is read from the text.
 	placeholders := strings.Count(string(src), trigger.RedactedSecret)
-	if t.KeepsSecret() {
+	if typed, _ := trigger.Parse("trigger.yaml", src, func(string) (string, bool) { return "", false }); typed.KeepsSecret() {
 		placeholders--
 	}
 	if placeholders > 0 {

@@ -173,8 +173,8 @@ func TestTriggerEditorNewEditConflict(t *testing.T) {
 	if strings.Contains(page, secret) || !strings.Contains(shown, `secret: "[redacted]"`) {
 		t.Fatalf("the edit page shows the secret, or not its placeholder:\n%s", shown)
 	}
-	if n := len(byTestID(t, page, "trigger-problem")); n != 0 {
-		t.Errorf("the stored trigger shows %d problems in the editor", n)
+	if n := len(byTestID(t, page, "trigger-problem")) + len(byTestID(t, page, "trigger-note")); n != 0 {
+		t.Errorf("the stored trigger shows %d problems and notes in the editor:\n%s", n, textOf(byTestID(t, page, "trigger-problems")[0]))
 	}
 	edit := func(text string, base int, extra ...string) (*http.Response, string) {
 		form := url.Values{"orig": {"gh"}, "base": {fmt.Sprint(base)}, "yaml": {text}}
