@@ -40,7 +40,7 @@ func (h *Handler) triggerNew(w http.ResponseWriter, r *http.Request) {
 	}
 	src := starter(kind, name, comp)
 	m := pages.TriggerEditor{Layout: h.page(r, "New trigger", "triggers"), Kind: string(kind), Source: src,
-		Check: h.checkTriggerText(r, "", []byte(src))}
+		Check: h.checkTriggerText(r, "", []byte(src)), Webhook: kind.Webhook()}
 	for _, k := range starterKinds() {
 		m.Kinds = append(m.Kinds, string(k))
 	}
@@ -87,8 +87,15 @@ func (h *Handler) triggerEdit(w http.ResponseWriter, r *http.Request) {
 	}
 	shown, _ := redactedSource(cur.Source)
 	m := pages.TriggerEditor{Layout: h.page(r, "Edit "+name, "triggers"), Orig: name, Base: cur.Version, Source: shown,
-		Check: h.checkTriggerText(r, name, []byte(shown)), Secret: secretNote(cur.Source)}
+		Check: h.checkTriggerText(r, name, []byte(shown)), Secret: secretNote(cur.Source), Webhook: isWebhookText([]byte(shown))}
 	h.render(w, r, http.StatusOK, pages.TriggerEditorPage(m))
+}
+
+// isWebhookText reports whether a trigger's text is of a webhook kind,
+// which needs a secret.
+func isWebhookText(src []byte) bool {
+	t, _ := trigger.Parse("trigger.yaml", src, func(string) (string, bool) { return "", false })
+	return t != nil && t.Kind.Webhook()
 }
 
 // secretNote says where a trigger's secret comes from, never what it is.
@@ -256,7 +263,7 @@ func (h *Handler) editorAgain(r *http.Request, orig string, base int, src []byte
 		title = "Edit " + orig
 	}
 	m := pages.TriggerEditor{Layout: h.page(r, title, "triggers"), Orig: orig, Base: base, Source: string(src), Message: message,
-		Check: h.checkTriggerText(r, orig, src)}
+		Check: h.checkTriggerText(r, orig, src), Webhook: isWebhookText(src)}
 	if orig == "" {
 		for _, k := range starterKinds() {
 			m.Kinds = append(m.Kinds, string(k))

@@ -153,6 +153,9 @@ func TestTriggerEditorNewEditConflict(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(src, "kind: "+k+"\n") || !strings.Contains(src, "greet") {
 			t.Errorf("starter %s: %d\n%s", k, resp.StatusCode, src)
 		}
+		if webhook := trigger.Kind(k).Webhook(); webhook != (len(byTestID(t, page, "secret-card")) == 1) {
+			t.Errorf("starter %s: a webhook %v, but the secret card shows %v", k, webhook, !webhook)
+		}
 	}
 	if resp, _ := a.page(c, "GET", "/trigger-editor/new?kind=gopher", nil); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("an unknown kind: %d", resp.StatusCode)

@@ -22,6 +22,8 @@ type TriggerEditor struct {
 	Conflict *TriggerConflict
 	// Secret says where the trigger's secret comes from, never the secret.
 	Secret string
+	// Webhook says the text is a webhook trigger, which needs a secret.
+	Webhook bool
 }
 
 // TriggerCheck is what checking a trigger's text found: problems, each at
