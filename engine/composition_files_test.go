@@ -80,18 +80,18 @@ func TestTriggerLifecycle(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	const src = "name: nightly\nkind: schedule\nschedule: \"0 3 * * *\"\nrun: {composition: hello}\n"
-	created, err := h.eng.SaveTrigger(ctx, "nightly", []byte(src), "alice")
-	if err != nil || !created {
-		t.Fatalf("SaveTrigger: %v, created %v", err, created)
+	v, created, err := h.eng.SaveTrigger(ctx, "nightly", []byte(src), "alice", "")
+	if err != nil || !created || v.Version != 1 {
+		t.Fatalf("SaveTrigger: %v, created %v, %+v", err, created, v)
 	}
 	if _, ok := h.eng.Trigger("nightly"); !ok {
 		t.Fatal("a saved trigger is not active")
 	}
 	var invalid *engine.InvalidError
-	if _, err := h.eng.SaveTrigger(ctx, "other", []byte(src), "alice"); !errors.As(err, &invalid) {
+	if _, _, err := h.eng.SaveTrigger(ctx, "other", []byte(src), "alice", ""); !errors.As(err, &invalid) {
 		t.Fatalf("a name that does not match: %v", err)
 	}
-	if _, err := h.eng.SaveTrigger(ctx, "bad", []byte("name: bad\nkind: nope\n"), "alice"); !errors.As(err, &invalid) {
+	if _, _, err := h.eng.SaveTrigger(ctx, "bad", []byte("name: bad\nkind: nope\n"), "alice", ""); !errors.As(err, &invalid) {
 		t.Fatalf("an invalid trigger: %v", err)
 	}
 	if ts, _ := h.store.ListTriggers(ctx); len(ts) != 1 {

@@ -33,7 +33,10 @@ type Store interface {
 	SetQueueReason(ctx context.Context, runID int64, reason string) (bool, error)
 	FinishRun(ctx context.Context, r *model.Run, tasks []*model.TaskRun, follow []model.NewRun, events []*model.Event) error
 	RecordEvent(ctx context.Context, ev *model.Event, runs []model.NewRun) error
-	SaveTrigger(ctx context.Context, name, source, by string) (bool, error)
+	SaveTrigger(ctx context.Context, name, source, author, message string) (model.TriggerVersion, bool, error)
+	SaveTriggerIf(ctx context.Context, name, source, author, message string, base int) (model.TriggerVersion, bool, error)
+	GetTrigger(ctx context.Context, name string) (model.TriggerVersion, error)
+	ListTriggerVersions(ctx context.Context, name string) ([]model.TriggerVersion, error)
 	ListTriggers(ctx context.Context) ([]model.TriggerSource, error)
 	DeleteTrigger(ctx context.Context, name string) error
 	LastEvent(ctx context.Context, trigger string) (*model.Event, error)

@@ -99,13 +99,10 @@ func (e *Engine) missed(name string, c *trigger.Cron, now time.Time) (time.Time,
 // event is stored as skipped.
 func (e *Engine) fire(t *trigger.Trigger, at time.Time) {
 	ctx := e.ctx
-	d := &trigger.Delivery{Event: "schedule", ID: at.UTC().Format(time.RFC3339),
-		Payload: map[string]any{"scheduled_at": at.Format(time.RFC3339), "timezone": t.Cron.Timezone}}
+	d := scheduleDelivery(t, at)
 	if !t.Cron.Overlap {
 		if id, busy := e.scheduleBusy(ctx, t.Name); busy {
-			ev := &model.Event{Trigger: t.Name, Kind: string(t.Kind), Name: d.Event, DeliveryID: d.ID, Payload: d.Payload, ReceivedAt: time.Now(),
-				Results: []model.RuleResult{{Rule: "schedule", Error: fmt.Sprintf("skipped: run %d it started before is still active (overlap: false)", id)}}}
-			if err := e.store.RecordEvent(ctx, ev, nil); err != nil && !errors.Is(err, model.ErrConflict) {
+			if err := e.store.RecordEvent(ctx, skippedFiring(t, d, id), nil); err != nil && !errors.Is(err, model.ErrConflict) {
 				e.log.Error("could not record a skipped schedule", "trigger", t.Name, "err", err)
 			}
 			return
@@ -114,6 +111,20 @@ func (e *Engine) fire(t *trigger.Trigger, at time.Time) {
 	if _, err := e.Deliver(ctx, t.Name, d, 0); err != nil && !errors.Is(err, ErrDuplicate) && ctx.Err() == nil {
 		e.log.Error("schedule could not fire", "trigger", t.Name, "at", at, "err", err)
 	}
+}
+
+// scheduleDelivery is a schedule's firing for fire time at; its delivery
+// id is the time, so that a time fires once.
+func scheduleDelivery(t *trigger.Trigger, at time.Time) *trigger.Delivery {
+	return &trigger.Delivery{Event: "schedule", ID: at.UTC().Format(time.RFC3339),
+		Payload: map[string]any{"scheduled_at": at.Format(time.RFC3339), "timezone": t.Cron.Timezone}}
+}
+
+// skippedFiring is the event of a firing that started nothing because run
+// id, which the schedule started before, is still active.
+func skippedFiring(t *trigger.Trigger, d *trigger.Delivery, id int64) *model.Event {
+	return &model.Event{Trigger: t.Name, Kind: string(t.Kind), Name: d.Event, DeliveryID: d.ID, Payload: d.Payload, ReceivedAt: time.Now(),
+		Results: []model.RuleResult{{Rule: "schedule", Error: fmt.Sprintf("skipped: run %d it started before is still active (overlap: false)", id)}}}
 }
 
 // scheduleBusy reports whether a run the schedule's last firing started is

@@ -312,9 +312,7 @@ func (r *runner) runFinished() ([]model.NewRun, []*model.Event) {
 		return nil, nil
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
-	payload := map[string]any{"id": r.run.ID, "composition": r.run.Composition, "status": string(r.run.Status),
-		"params": r.run.Params, "outputs": r.run.Outputs, "error": r.run.Error, "trigger": r.run.Trigger}
-	d := &trigger.Delivery{Event: "run.finished", ID: fmt.Sprintf("run-%d", r.run.ID), Payload: jsonish(payload)}
+	d := finishedDelivery(r.run)
 	deep := r.ruleChainDepth() >= maxRuleChain
 	var follow []model.NewRun
 	var events []*model.Event
@@ -336,6 +334,14 @@ func (r *runner) runFinished() ([]model.NewRun, []*model.Event) {
 		events = append(events, ev)
 	}
 	return follow, events
+}
+
+// finishedDelivery is the run.finished event of a run that has ended: its
+// payload is the run.
+func finishedDelivery(run *model.Run) *trigger.Delivery {
+	payload := map[string]any{"id": run.ID, "composition": run.Composition, "status": string(run.Status),
+		"params": run.Params, "outputs": run.Outputs, "error": run.Error, "trigger": run.Trigger}
+	return &trigger.Delivery{Event: "run.finished", ID: fmt.Sprintf("run-%d", run.ID), Payload: jsonish(payload)}
 }
 
 func anyMatched(ev *model.Event) bool {

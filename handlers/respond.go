@@ -68,6 +68,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		tooBig   *http.MaxBytesError
 		bad      *badInput
 		stale    *storage.StaleError
+		tstale   *storage.TriggerStaleError
 	)
 	switch {
 	case errors.As(err, &bad):
@@ -75,6 +76,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &stale):
 		writeJSON(w, http.StatusConflict, staleJSON{Error: stale.Error(), Current: stale.Current.Version,
 			Author: stale.Current.Author, SavedAt: stale.Current.CreatedAt})
+	case errors.As(err, &tstale):
+		writeJSON(w, http.StatusConflict, staleJSON{Error: tstale.Error(), Current: tstale.Current.Version,
+			Author: tstale.Current.Author, SavedAt: tstale.Current.CreatedAt})
 	case errors.As(err, &tooBig):
 		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: "request body is larger than the limit of " + byteSize(tooBig.Limit)})
 	case errors.As(err, &params):

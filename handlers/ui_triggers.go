@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -10,9 +11,13 @@ import (
 	"baton/engine"
 	"baton/model"
 	"baton/storage"
+	"baton/trigger"
 	"baton/views/components"
 	"baton/views/pages"
 )
+
+// recentEvents is how many events a trigger's page lists.
+const recentEvents = 20
 
 func (h *Handler) triggerRow(r *http.Request, t engine.TriggerInfo) pages.TriggerRow {
 	j := h.toTriggerJSON(r, t)
@@ -36,7 +41,7 @@ func (h *Handler) triggersPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func eventRow(ev *model.Event) pages.EventRow {
-	row := pages.EventRow{ID: ev.ID, Trigger: ev.Trigger, Event: ev.Name, Delivery: ev.DeliveryID, At: ev.ReceivedAt, ReplayOf: ev.ReplayOf}
+	row := pages.EventRow{ID: ev.ID, Trigger: ev.Trigger, Event: ev.Name, Delivery: ev.DeliveryID, At: ev.ReceivedAt, ReplayOf: ev.ReplayOf, TestBy: ev.TestBy}
 	for _, res := range ev.Results {
 		if res.Matched {
 			row.Matched++
@@ -51,33 +56,52 @@ func eventRow(ev *model.Event) pages.EventRow {
 	return row
 }
 
+// triggerPage shows a trigger: an active one with where to send events,
+// its rules, recent events and a form to send it a test event; a stored
+// one that is not active with why, so that it can be fixed.
 func (h *Handler) triggerPage(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	t, ok := h.findTrigger(name)
-	if !ok {
+	stored, err := h.store.GetTrigger(r.Context(), name)
+	if err != nil && !errors.Is(err, model.ErrNotFound) {
+		h.fail(w, r, err)
+		return
+	}
+	m := pages.TriggerPage{Layout: h.page(r, "Trigger "+name, "triggers"), Now: time.Now(), Row: pages.TriggerRow{Name: name},
+		Version: stored.Version, UpdatedBy: stored.Author, UpdatedAt: stored.CreatedAt}
+	t, active := h.findTrigger(name)
+	switch {
+	case active:
+		m.Row = h.triggerRow(r, t)
+		m.HTML = markdown(hideText(t.Description, t.Secret))
+		m.Source, _ = trigger.RedactSource(t.Source, t.Trigger)
+		m.Test = h.testForm(r, t)
+		switch {
+		case t.SecretEnv != "":
+			m.Secret = "Its secret is read from the server's environment variable " + t.SecretEnv + "."
+		case t.Secret != "":
+			m.Secret = "Its secret is written in the trigger file."
+		}
+		for i, rl := range t.Rules {
+			rv := pages.RuleView{Name: rl.Name, When: hideText(rl.When, t.Secret), Composition: rl.Run.Composition}
+			if rv.Name == "" {
+				rv.Name = fmt.Sprintf("rule %d", i+1)
+			}
+			if len(rl.Run.Params) > 0 {
+				b, _ := json.Marshal(hideSecret(rl.Run.Params, t.Secret))
+				rv.Params = string(b)
+			}
+			m.Rules = append(m.Rules, rv)
+		}
+	case stored.Version > 0:
+		if p, bad := h.triggerProblem(name); bad {
+			m.Invalid = p.Err.Error()
+		}
+		m.Source, _ = redactedSource(stored.Source)
+	default:
 		h.fail(w, r, fmt.Errorf("trigger %s: %w", name, model.ErrNotFound))
 		return
 	}
-	m := pages.TriggerPage{Layout: h.page(r, "Trigger "+name, "triggers"), Now: time.Now(), Row: h.triggerRow(r, t),
-		HTML: markdown(t.Description), Source: redactSource(string(t.Source), t.Secret)}
-	switch {
-	case t.SecretEnv != "":
-		m.Secret = "Its secret is read from the server's environment variable " + t.SecretEnv + "."
-	case t.Secret != "":
-		m.Secret = "Its secret is written in the trigger file."
-	}
-	for i, rl := range t.Rules {
-		rv := pages.RuleView{Name: rl.Name, When: rl.When, Composition: rl.Run.Composition}
-		if rv.Name == "" {
-			rv.Name = fmt.Sprintf("rule %d", i+1)
-		}
-		if len(rl.Run.Params) > 0 {
-			b, _ := json.Marshal(rl.Run.Params)
-			rv.Params = string(b)
-		}
-		m.Rules = append(m.Rules, rv)
-	}
-	evs, err := h.store.ListEvents(r.Context(), storage.EventFilter{Trigger: name, Limit: 20})
+	evs, err := h.store.ListEvents(r.Context(), storage.EventFilter{Trigger: name, Limit: recentEvents})
 	if err != nil {
 		h.fail(w, r, err)
 		return

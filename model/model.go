@@ -348,6 +348,9 @@ type Event struct {
 	Results    []RuleResult
 	ReplayOf   int64 // the event this one replays
 	ReceivedAt time.Time
+	// TestBy names the user who sent this event as a test from the
+	// trigger's page or the API; empty for real events.
+	TestBy string
 	// Digest names a webhook request by what its sender signed (body and
 	// signature); it is remembered until DigestUntil, and the same request
 	// again is a duplicate however its delivery id changed. Empty for
@@ -367,10 +370,22 @@ type RuleResult struct {
 	Run *Run `json:"-"`
 }
 
-// TriggerSource is a stored trigger file.
+// TriggerSource is a stored trigger file: its current version.
 type TriggerSource struct {
 	Name      string
 	Source    string
 	UpdatedBy string
 	UpdatedAt time.Time
+	Version   int
+}
+
+// TriggerVersion is one saved version of a trigger's source. A literal
+// secret in it is stored as written; pages and the API redact it.
+type TriggerVersion struct {
+	Name      string
+	Version   int // 1, 2, 3, ... per name
+	Source    string
+	Author    string
+	Message   string
+	CreatedAt time.Time
 }

@@ -12,59 +12,6 @@ import (
 	"baton/model"
 )
 
-// SaveTrigger stores a trigger's source, replacing the one of that name.
-func (s *Store) SaveTrigger(ctx context.Context, name, source, by string) (created bool, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM triggers WHERE name = ?`, name).Scan(&n); err != nil {
-			return err
-		}
-		created = n == 0
-		_, err := tx.ExecContext(ctx, `INSERT INTO triggers (name, source, updated_by, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (name) DO UPDATE SET source = excluded.source, updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-			name, source, by, micros(time.Now()))
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("storage: save trigger %s: %w", name, err)
-	}
-	return created, nil
-}
-
-// ListTriggers returns every stored trigger by name.
-func (s *Store) ListTriggers(ctx context.Context) ([]model.TriggerSource, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name, source, updated_by, updated_at FROM triggers ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("storage: list triggers: %w", err)
-	}
-	defer rows.Close()
-	var out []model.TriggerSource
-	for rows.Next() {
-		var t model.TriggerSource
-		var at int64
-		if err := rows.Scan(&t.Name, &t.Source, &t.UpdatedBy, &at); err != nil {
-			return nil, fmt.Errorf("storage: list triggers: %w", err)
-		}
-		t.UpdatedAt = fromMicros(at)
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
-
-// DeleteTrigger removes a trigger; its events stay.
-func (s *Store) DeleteTrigger(ctx context.Context, name string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM triggers WHERE name = ?`, name)
-		if err != nil {
-			return fmt.Errorf("storage: delete trigger %s: %w", name, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("storage: trigger %s: %w", name, ErrNotFound)
-		}
-		return nil
-	})
-}
-
 // RecordEvent stores an event and creates the runs its rules start, in one
 // transaction. A delivery id the trigger already received, or a Digest it
 // still remembers, is ErrConflict, and then nothing is stored or started.
@@ -165,8 +112,8 @@ func insertEvent(ctx context.Context, tx *sql.Tx, ev *model.Event) error {
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = time.Now()
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO events (trigger, kind, name, delivery_id, payload, headers, results, replay_of, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.Trigger, ev.Kind, ev.Name, ev.DeliveryID, payload, headers, results, ev.ReplayOf, micros(ev.ReceivedAt))
+	res, err := tx.ExecContext(ctx, `INSERT INTO events (trigger, kind, name, delivery_id, payload, headers, results, replay_of, received_at, test_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ev.Trigger, ev.Kind, ev.Name, ev.DeliveryID, payload, headers, results, ev.ReplayOf, micros(ev.ReceivedAt), ev.TestBy)
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return fmt.Errorf("delivery %s was received before: %w", ev.DeliveryID, ErrConflict)
@@ -184,13 +131,13 @@ func toJSONAny(v any) (string, error) {
 	return string(b), err
 }
 
-const eventColumns = `id, trigger, kind, name, delivery_id, payload, headers, results, replay_of, received_at`
+const eventColumns = `id, trigger, kind, name, delivery_id, payload, headers, results, replay_of, received_at, test_by`
 
 func scanEvent(sc scanner) (*model.Event, error) {
 	var ev model.Event
 	var payload, headers, results string
 	var at int64
-	if err := sc.Scan(&ev.ID, &ev.Trigger, &ev.Kind, &ev.Name, &ev.DeliveryID, &payload, &headers, &results, &ev.ReplayOf, &at); err != nil {
+	if err := sc.Scan(&ev.ID, &ev.Trigger, &ev.Kind, &ev.Name, &ev.DeliveryID, &payload, &headers, &results, &ev.ReplayOf, &at, &ev.TestBy); err != nil {
 		return nil, err
 	}
 	ev.ReceivedAt = fromMicros(at)

@@ -318,7 +318,8 @@ type TriggerRow struct {
 	Limited  int64
 }
 
-// TriggerPage is one trigger: where to point senders, its rules, its events.
+// TriggerPage is one trigger: where to point senders, its rules, its
+// events, its version, and a form to send it a test event.
 type TriggerPage struct {
 	Layout layouts.Page
 	Now    time.Time
@@ -328,6 +329,15 @@ type TriggerPage struct {
 	Rules  []RuleView
 	Events []EventRow
 	Source string // redacted
+	// Version is the stored version that is current, saved by UpdatedBy
+	// at UpdatedAt; 0 for a composition's schedule, which is not stored.
+	Version   int
+	UpdatedBy string
+	UpdatedAt time.Time
+	// Invalid says why a stored trigger is not active; it can still be
+	// edited, and its history read.
+	Invalid string
+	Test    *TriggerTest // nil when the trigger is not active
 }
 
 // RuleView is one rule of a trigger.
@@ -346,6 +356,7 @@ type EventRow struct {
 	Runs     []int64
 	Errors   int
 	ReplayOf int64
+	TestBy   string // who sent it as a test; "" for real events
 }
 
 // Events lists events.
