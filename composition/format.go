@@ -70,6 +70,9 @@ func compositionMap(c *Composition) omap {
 	if c.Name != "" {
 		m.add("name", c.Name)
 	}
+	if c.Project != "" {
+		m.add("project", c.Project)
+	}
 	if c.Description != "" {
 		m.add("description", c.Description)
 	}

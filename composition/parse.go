@@ -23,7 +23,7 @@ const MaxNameLen = 64
 
 // The keys each map of the file may hold, in the order Format writes them.
 var (
-	topKeys       = []string{"name", "description", "params", "concurrency", "timeout", "workspace", "requires", "on_failure", "schedules", "outputs", "tasks"}
+	topKeys       = []string{"name", "project", "description", "params", "concurrency", "timeout", "workspace", "requires", "on_failure", "schedules", "outputs", "tasks"}
 	scheduleKeys  = []string{"cron", "timezone", "params", "catch_up", "overlap"}
 	paramKeys     = []string{"type", "required", "default", "enum", "description"}
 	requiresKeys  = []string{"pool", "labels", "facts", "local"}
@@ -116,6 +116,18 @@ func (d *decoder) composition(c *Composition, root *yamltree.Node) {
 		}
 	} else {
 		d.probs.add(root.Pos, "missing name; add one such as name: release-webapp")
+	}
+	if n, ok := f["project"]; ok {
+		if p, ok := d.text(n, "project"); ok {
+			switch {
+			case p == "":
+				d.probs.add(n.Pos, "project is empty; name one such as payments, or leave the key out for the default project")
+			case len(p) > MaxNameLen || !nameRe.MatchString(p):
+				d.probs.add(n.Pos, "project %q may hold only lowercase letters, digits, - and _ (at most %d), and must start with a letter or digit", truncate(p, 40), MaxNameLen)
+			case p != DefaultProject:
+				c.Project = p
+			}
+		}
 	}
 	if n, ok := f["description"]; ok {
 		c.Description, _ = d.text(n, "description")

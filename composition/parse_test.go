@@ -408,3 +408,35 @@ func TestDidYouMean(t *testing.T) {
 		t.Errorf("a swap of two letters is one edit, got %d", d)
 	}
 }
+
+// TestProjectKey: project: names the composition's project; leaving it out
+// (or naming default) is the default project; a bad name is a problem at
+// its place; Format writes it back after the name.
+func TestProjectKey(t *testing.T) {
+	tests := []struct {
+		src, project, problem string
+	}{
+		{"name: a\nproject: payments\ntasks: [{id: x, run: echo}]\n", "payments", ""},
+		{"name: a\ntasks: [{id: x, run: echo}]\n", "default", ""},
+		{"name: a\nproject: default\ntasks: [{id: x, run: echo}]\n", "default", ""},
+		{"name: a\nproject: Pay Ments\ntasks: [{id: x, run: echo}]\n", "", "2:10: project \"Pay Ments\" may hold only"},
+		{"name: a\nproject: \"\"\ntasks: [{id: x, run: echo}]\n", "", "2:10: project is empty"},
+	}
+	for _, tt := range tests {
+		c, err := Parse("a.yaml", []byte(tt.src))
+		if tt.problem != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.problem) {
+				t.Errorf("%q: err = %v, want %q", tt.src, err, tt.problem)
+			}
+			continue
+		}
+		if err != nil || c.ProjectName() != tt.project {
+			t.Errorf("%q: project %q, err %v; want %q", tt.src, c.ProjectName(), err, tt.project)
+		}
+	}
+	c, _ := Parse("a.yaml", []byte("name: a\nproject: payments\ntasks: [{id: x, run: echo}]\n"))
+	out, _ := Format(c)
+	if !strings.HasPrefix(string(out), "name: a\nproject: payments\n") {
+		t.Errorf("Format wrote:\n%s", out)
+	}
+}

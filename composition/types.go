@@ -13,7 +13,11 @@ import (
 
 // Composition is a parsed composition file.
 type Composition struct {
-	Name        string
+	Name string
+	// Project is the project the composition belongs to (project: in the
+	// file); "" is DefaultProject. Permissions and secrets are granted
+	// per project.
+	Project     string
 	Description string  // markdown
 	Params      []Param // in file order
 	Concurrency int     // at most this many active runs; 0 means no limit
@@ -174,4 +178,16 @@ func (t *TypeSpec) Field(name string) (*FieldSpec, bool) {
 type Catalog interface {
 	TaskType(name string) (*TypeSpec, bool)
 	TaskTypes() []*TypeSpec
+}
+
+// DefaultProject is the project of a composition whose file names none.
+const DefaultProject = "default"
+
+// ProjectName is the composition's project, DefaultProject when it names
+// none.
+func (c *Composition) ProjectName() string {
+	if c.Project == "" {
+		return DefaultProject
+	}
+	return c.Project
 }
